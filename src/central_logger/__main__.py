@@ -1,0 +1,3 @@
+from central_logger.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""API keys, the principal they stand for, and the authentication dependency."""

@@ -1,0 +1,1 @@
+"""Database access: the engine, the embedded server, the tables and their migrations."""

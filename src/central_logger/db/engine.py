@@ -1,0 +1,33 @@
+"""The async engine every request shares."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from central_logger.settings import Settings, to_sqlalchemy_url
+
+
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def create_engine(settings: Settings, database_url: str) -> AsyncEngine:
+    return create_async_engine(
+        to_sqlalchemy_url(database_url),
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        # A dead connection is detected when it is used and the pool is then
+        # invalidated; pre-ping would cost a round trip on every request.
+        pool_pre_ping=False,
+        pool_timeout=5,
+        json_serializer=_json_dumps,
+        json_deserializer=orjson.loads,
+        connect_args={
+            "connect_timeout": 5,
+            "options": f"-c statement_timeout={settings.db_statement_timeout_ms}",
+            "application_name": settings.service_name,
+        },
+    )

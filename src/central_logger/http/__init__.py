@@ -1,0 +1,1 @@
+"""What every router shares: the error shape, request bodies, dependencies, the dashboard."""

@@ -1,0 +1,147 @@
+"""RFC 9457 problem details: the one error shape of every endpoint."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from central_logger.http.responses import ORJSONResponse
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+logger = logging.getLogger(__name__)
+
+
+class FieldError(BaseModel):
+    field: str
+    reason: str
+
+
+class Problem(BaseModel):
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] = []
+
+
+class ProblemError(Exception):
+    """Raised anywhere below a router to answer with a problem document."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        errors: Sequence[FieldError] = (),
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.errors = list(errors)
+        self.headers = dict(headers or {})
+
+
+def problem_response(
+    status: int,
+    detail: str,
+    errors: Iterable[FieldError] = (),
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    body = Problem(
+        title=HTTPStatus(status).phrase, status=status, detail=detail, errors=list(errors)
+    )
+    return ORJSONResponse(
+        body.model_dump(), status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE
+    )
+
+
+def _loc_to_field(loc: Sequence[int | str]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def _reason(error: Mapping[str, Any]) -> str:
+    if error["type"] == "extra_forbidden":
+        if error["loc"] and error["loc"][-1] == "client_id":
+            return "unknown field: client_id comes from the API key and cannot be sent"
+        return "unknown field"
+    message = str(error["msg"])
+    # Pydantic prefixes custom errors with "Value error, "; the field already says where.
+    return message.removeprefix("Value error, ")
+
+
+def field_errors(errors: Iterable[Mapping[str, Any]], *, prefix: Sequence[str | int] = ()) -> list[FieldError]:
+    return [
+        FieldError(field=_loc_to_field([*prefix, *error["loc"]]), reason=_reason(error))
+        for error in errors
+    ]
+
+
+def validation_problem(errors: list[FieldError]) -> ProblemError:
+    count = len(errors)
+    noun = "field is" if count == 1 else "fields are"
+    return ProblemError(422, f"{count} {noun} invalid", errors=errors)
+
+
+def _is_database_unavailable(exc: Exception) -> bool:
+    if isinstance(exc, (OperationalError, InterfaceError, PoolTimeoutError, OSError)):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def install_problem_handlers(app: FastAPI, *, retry_after_seconds: int) -> None:
+    retry_after = {"Retry-After": str(retry_after_seconds)}
+
+    async def on_problem(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ProblemError)
+        return problem_response(exc.status, exc.detail, exc.errors, exc.headers)
+
+    async def on_request_validation(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        errors = field_errors(exc.errors())
+        return problem_response(422, validation_problem(errors).detail, errors)
+
+    async def on_pydantic_validation(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ValidationError)
+        errors = field_errors(exc.errors())
+        return problem_response(422, validation_problem(errors).detail, errors)
+
+    async def on_http(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+        return problem_response(exc.status_code, detail, headers=exc.headers)
+
+    async def on_database_error(request: Request, exc: Exception) -> Response:
+        if _is_database_unavailable(exc):
+            logger.warning("database unavailable: %s", type(exc).__name__)
+            return problem_response(
+                503, "The database is unavailable; retry later.", headers=retry_after
+            )
+        return await on_unexpected(request, exc)
+
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        logger.error(
+            "unhandled error on %s %s", request.method, request.url.path, exc_info=exc
+        )
+        return problem_response(500, "Internal error; it has been logged.")
+
+    app.add_exception_handler(ProblemError, on_problem)
+    app.add_exception_handler(RequestValidationError, on_request_validation)
+    app.add_exception_handler(ValidationError, on_pydantic_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    # Registered by class so that ExceptionMiddleware answers them (a bare Exception
+    # handler runs in ServerErrorMiddleware, which re-raises after answering).
+    for database_error in (DBAPIError, PoolTimeoutError, OSError):
+        app.add_exception_handler(database_error, on_database_error)
+    app.add_exception_handler(Exception, on_unexpected)

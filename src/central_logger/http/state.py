@@ -1,0 +1,20 @@
+"""What the app holds for its lifetime, built in the lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from central_logger.settings import Settings
+
+if TYPE_CHECKING:
+    from central_logger.auth.service import KeyStore
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    engine: AsyncEngine
+    key_store: KeyStore

@@ -1,0 +1,1 @@
+"""Workflow logs: ingestion, listing and detail."""

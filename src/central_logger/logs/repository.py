@@ -1,0 +1,184 @@
+"""SQL for workflow_logs: insert, list, detail."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, RowMapping, Select, and_, func, select, text, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from central_logger.db.tables import workflow_logs as logs
+
+# One statement for one row or a thousand: arrays in, ON CONFLICT skips replays, and
+# RETURNING tells which ids were new. The same text every time, so psycopg prepares it.
+_INSERT_ROWS = text(
+    """
+    INSERT INTO workflow_logs (
+        id, client_id, environment, workflow_version, ticket_id, executed_at,
+        execution_time_seconds, status, category, resolution_status, metrics, payload)
+    SELECT r.id, :client_id, r.environment, r.workflow_version, r.ticket_id, r.executed_at,
+           r.execution_time_seconds, r.status, r.category, r.resolution_status,
+           r.metrics::jsonb, r.payload::jsonb
+    FROM unnest(
+        CAST(:ids AS uuid[]), CAST(:environments AS text[]), CAST(:workflow_versions AS text[]),
+        CAST(:ticket_ids AS text[]), CAST(:executed_ats AS timestamptz[]),
+        CAST(:execution_times AS float8[]), CAST(:statuses AS text[]),
+        CAST(:categories AS text[]), CAST(:resolution_statuses AS text[]),
+        CAST(:metrics AS text[]), CAST(:payloads AS text[])
+    ) AS r(id, environment, workflow_version, ticket_id, executed_at, execution_time_seconds,
+           status, category, resolution_status, metrics, payload)
+    ON CONFLICT (id, client_id) DO NOTHING
+    RETURNING id
+    """
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LogRow:
+    """A validated log ready for insertion; JSON already serialised."""
+
+    id: UUID
+    environment: str
+    workflow_version: str | None
+    ticket_id: str | None
+    executed_at: datetime
+    execution_time_seconds: float | None
+    status: str
+    category: str | None
+    resolution_status: str | None
+    metrics_json: str | None
+    payload_json: str | None
+
+
+async def insert_rows(conn: AsyncConnection, *, client_id: str, rows: Sequence[LogRow]) -> set[UUID]:
+    """Insert what is new; return the ids that were inserted (the rest were stored already)."""
+    if not rows:
+        return set()
+    result = await conn.execute(
+        _INSERT_ROWS,
+        {
+            "client_id": client_id,
+            "ids": [r.id for r in rows],
+            "environments": [r.environment for r in rows],
+            "workflow_versions": [r.workflow_version for r in rows],
+            "ticket_ids": [r.ticket_id for r in rows],
+            "executed_ats": [r.executed_at for r in rows],
+            "execution_times": [r.execution_time_seconds for r in rows],
+            "statuses": [r.status for r in rows],
+            "categories": [r.category for r in rows],
+            "resolution_statuses": [r.resolution_status for r in rows],
+            "metrics": [r.metrics_json for r in rows],
+            "payloads": [r.payload_json for r in rows],
+        },
+    )
+    return set(result.scalars())
+
+
+SUMMARY_COLUMNS = [c for c in logs.c if c.name != "payload"]
+
+
+@dataclass(frozen=True, slots=True)
+class LogQuery:
+    client_id: str | None
+    environment: str | None = None
+    status: str | None = None
+    category: str | None = None
+    ticket_id: str | None = None
+    workflow_version: str | None = None
+    resolution_status: str | None = None
+    executed_from: datetime | None = None
+    executed_to: datetime | None = None
+    min_execution_time: float | None = None
+    max_execution_time: float | None = None
+
+
+def _conditions(query: LogQuery) -> list[ColumnElement[bool]]:
+    equal_to: dict[str, Any] = {
+        "client_id": query.client_id,
+        "environment": query.environment,
+        "status": query.status,
+        "category": query.category,
+        "ticket_id": query.ticket_id,
+        "workflow_version": query.workflow_version,
+        "resolution_status": query.resolution_status,
+    }
+    conditions: list[ColumnElement[bool]] = [
+        logs.c[name] == value for name, value in equal_to.items() if value is not None
+    ]
+    if query.executed_from is not None:
+        conditions.append(logs.c.executed_at >= query.executed_from)
+    if query.executed_to is not None:
+        conditions.append(logs.c.executed_at < query.executed_to)
+    if query.min_execution_time is not None:
+        conditions.append(logs.c.execution_time_seconds >= query.min_execution_time)
+    if query.max_execution_time is not None:
+        conditions.append(logs.c.execution_time_seconds <= query.max_execution_time)
+    return conditions
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """A keyset position: the last row of the previous page."""
+
+    executed_at: datetime
+    id: UUID
+
+
+async def select_page(
+    conn: AsyncConnection,
+    *,
+    query: LogQuery,
+    newest_first: bool,
+    after: Position | None,
+    offset: int,
+    limit: int,
+) -> Sequence[RowMapping]:
+    statement: Select[Any] = select(*SUMMARY_COLUMNS).where(and_(True, *_conditions(query)))
+    key = tuple_(logs.c.executed_at, logs.c.id)
+    if after is not None:
+        bound = tuple_(after.executed_at, after.id)
+        statement = statement.where(key < bound if newest_first else key > bound)
+    if newest_first:
+        statement = statement.order_by(logs.c.executed_at.desc(), logs.c.id.desc())
+    else:
+        statement = statement.order_by(logs.c.executed_at.asc(), logs.c.id.asc())
+    statement = statement.offset(offset).limit(limit)
+    return (await conn.execute(statement)).mappings().all()
+
+
+async def count_matching(conn: AsyncConnection, *, query: LogQuery, limit: int) -> int:
+    """Counts up to `limit` rows: a total over millions of rows would scan them all."""
+    matching = select(text("1")).select_from(logs).where(and_(True, *_conditions(query))).limit(limit)
+    return int((await conn.execute(select(func.count()).select_from(matching.subquery()))).scalar_one())
+
+
+async def select_one(conn: AsyncConnection, *, client_id: str | None, log_id: UUID) -> RowMapping | None:
+    statement = select(*logs.c).where(logs.c.id == log_id)
+    if client_id is not None:
+        statement = statement.where(logs.c.client_id == client_id)
+    # Two tenants may use the same id; an unnarrowed admin read takes the first.
+    statement = statement.order_by(logs.c.client_id).limit(1)
+    return (await conn.execute(statement)).mappings().one_or_none()
+
+
+async def select_client_ids(conn: AsyncConnection) -> Sequence[str]:
+    """Distinct tenants by a loose index scan: one index probe per tenant, not per row."""
+    result = await conn.execute(
+        text(
+            """
+            WITH RECURSIVE tenants(client_id) AS (
+                (SELECT client_id FROM workflow_logs ORDER BY client_id LIMIT 1)
+                UNION ALL
+                SELECT (SELECT w.client_id FROM workflow_logs w
+                        WHERE w.client_id > t.client_id ORDER BY w.client_id LIMIT 1)
+                FROM tenants t WHERE t.client_id IS NOT NULL
+            )
+            SELECT client_id FROM tenants WHERE client_id IS NOT NULL
+            """
+        )
+    )
+    return list(result.scalars())

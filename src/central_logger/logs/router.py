@@ -1,0 +1,125 @@
+"""HTTP for logs: parse, call one service function, shape the response."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request, status
+from starlette.responses import Response
+
+from central_logger.auth.dependencies import AdminPrincipal, IngestPrincipal, ReadPrincipal
+from central_logger.auth.tenancy import ingest_client_id, read_tenancy
+from central_logger.http.body import read_json
+from central_logger.http.dependencies import Conn, State
+from central_logger.http.query import QueryText
+from central_logger.http.responses import ORJSONResponse
+from central_logger.logs import service
+from central_logger.logs.schemas import (
+    BatchResult,
+    ClientList,
+    IngestResult,
+    LogCreate,
+    LogDetail,
+    LogListParams,
+    LogPage,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["logs"])
+
+OnBehalfOf = Annotated[
+    QueryText | None, Query(description="Admin keys only: ingest for this client")
+]
+
+
+def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
+    # The body is read by hand (size, gzip, JSON syntax first); document it anyway.
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+_BATCH_SCHEMA = {
+    "oneOf": [
+        {
+            "type": "object",
+            "properties": {"logs": {"type": "array", "items": LogCreate.model_json_schema()}},
+            "required": ["logs"],
+            "additionalProperties": False,
+        },
+        {"type": "array", "items": LogCreate.model_json_schema()},
+    ]
+}
+
+
+@router.post(
+    "/logs",
+    operation_id="create_log",
+    status_code=status.HTTP_201_CREATED,
+    response_model=IngestResult,
+    responses={200: {"model": IngestResult, "description": "Replay of a stored id"}},
+    openapi_extra=_json_body(LogCreate.model_json_schema()),
+)
+async def create_log(
+    request: Request, conn: Conn, state: State, principal: IngestPrincipal, client_id: OnBehalfOf = None
+) -> Response:
+    settings = state.settings
+    body = await read_json(request, max_bytes=settings.max_body_bytes)
+    result = await service.ingest_one(
+        conn,
+        client_id=ingest_client_id(principal, client_id),
+        item=body.value,
+        check_nul=body.may_contain_nul,
+        max_future=timedelta(seconds=settings.max_future_seconds),
+    )
+    return ORJSONResponse(
+        result.model_dump(mode="json"), status_code=200 if result.duplicate else 201
+    )
+
+
+@router.post(
+    "/logs/batch",
+    operation_id="create_log_batch",
+    response_model=BatchResult,
+    openapi_extra=_json_body(_BATCH_SCHEMA),
+)
+async def create_log_batch(
+    request: Request, conn: Conn, state: State, principal: IngestPrincipal, client_id: OnBehalfOf = None
+) -> Response:
+    settings = state.settings
+    body = await read_json(request, max_bytes=settings.max_body_bytes)
+    result = await service.ingest_batch(
+        conn,
+        client_id=ingest_client_id(principal, client_id),
+        items=service.batch_items(body.value, max_batch_size=settings.max_batch_size),
+        check_nul=body.may_contain_nul,
+        max_future=timedelta(seconds=settings.max_future_seconds),
+    )
+    return ORJSONResponse(result.model_dump(mode="json"))
+
+
+@router.get("/logs", operation_id="list_logs", response_model=LogPage)
+async def list_logs(
+    params: Annotated[LogListParams, Query()], conn: Conn, state: State, principal: ReadPrincipal
+) -> Response:
+    page = await service.list_logs(
+        conn,
+        tenancy=read_tenancy(principal, params.client_id),
+        params=params,
+        count_limit=state.settings.count_limit,
+    )
+    return ORJSONResponse(page.model_dump(mode="json"))
+
+
+@router.get("/logs/{log_id}", operation_id="get_log", response_model=LogDetail)
+async def get_log(
+    log_id: UUID, conn: Conn, principal: ReadPrincipal, client_id: OnBehalfOf = None
+) -> Response:
+    log = await service.get_log(conn, tenancy=read_tenancy(principal, client_id), log_id=log_id)
+    return ORJSONResponse(log.model_dump(mode="json"))
+
+
+@router.get("/clients", operation_id="list_clients", response_model=ClientList)
+async def list_clients(conn: Conn, state: State, _: AdminPrincipal) -> ClientList:
+    return await service.list_clients(conn, configured=state.key_store.configured_client_ids())
+
+

@@ -1,0 +1,123 @@
+"""The logs contract."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from central_logger.http.query import QueryText
+
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+# Indexed columns: a btree entry must stay far below PostgreSQL's ~2.7 kB limit.
+Text255 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+Status = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=1, max_length=64)
+]
+
+SUCCESS_STATUS = "SUCCESS"
+
+
+class LogCreate(BaseModel):
+    """One workflow run, as a client sends it. `client_id` comes from the API key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: UUID | None = Field(None, description="Client-chosen id; a retry with it stores nothing new")
+    environment: ShortText
+    executed_at: AwareDatetime
+    status: Status = Field(description="Upper-cased; SUCCESS is success, anything else is not")
+    workflow_version: Text255 | None = None
+    ticket_id: Text255 | None = None
+    execution_time_seconds: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    category: Text255 | None = None
+    resolution_status: Text255 | None = None
+    metrics: dict[str, Any] | None = None
+    payload: dict[str, Any] | None = None
+
+
+class IngestResult(BaseModel):
+    id: UUID
+    duplicate: bool
+
+
+class FieldErrorOut(BaseModel):
+    field: str
+    reason: str
+
+
+class BatchItemResult(BaseModel):
+    index: int
+    id: UUID | None
+    outcome: Literal["accepted", "duplicate", "rejected"]
+    errors: list[FieldErrorOut] | None = None
+
+
+class BatchResult(BaseModel):
+    accepted: int
+    duplicates: int
+    rejected: int
+    items: list[BatchItemResult]
+
+
+class LogSummary(BaseModel):
+    id: UUID
+    client_id: str
+    environment: str
+    workflow_version: str | None
+    ticket_id: str | None
+    executed_at: datetime
+    execution_time_seconds: float | None
+    status: str
+    category: str | None
+    resolution_status: str | None
+    metrics: dict[str, Any] | None
+    created_at: datetime
+
+
+class LogDetail(LogSummary):
+    payload: dict[str, Any] | None
+
+
+class LogPage(BaseModel):
+    items: list[LogSummary]
+    page: int
+    page_size: int
+    total: int
+    total_exact: bool = Field(description="False when more than COUNT_LIMIT rows match")
+    next_cursor: str | None
+
+
+class ClientSummary(BaseModel):
+    client_id: str
+
+
+class ClientList(BaseModel):
+    items: list[ClientSummary]
+
+
+class LogFilters(BaseModel):
+    """Query parameters that narrow the listing; every indexed column has one."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    environment: QueryText | None = None
+    status: QueryText | None = None
+    category: QueryText | None = None
+    ticket_id: QueryText | None = None
+    workflow_version: QueryText | None = None
+    resolution_status: QueryText | None = None
+    from_: AwareDatetime | None = Field(None, alias="from", description="executed_at >= from")
+    to: AwareDatetime | None = Field(None, description="executed_at < to")
+    min_execution_time: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    max_execution_time: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    client_id: QueryText | None = Field(None, description="Admin keys only: one tenant")
+
+
+class LogListParams(LogFilters):
+    page: Annotated[int, Field(ge=1, le=1_000_000)] = 1
+    page_size: Annotated[int, Field(ge=1, le=500)] = 50
+    cursor: Annotated[str, StringConstraints(max_length=512)] | None = None
+    order: Literal["desc", "asc"] = "desc"

@@ -1,0 +1,198 @@
+"""The rules of ingestion and reading. Knows no HTTP framework."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from central_logger.auth import repository as key_repository
+from central_logger.auth.tenancy import Tenancy
+from central_logger.http.problems import FieldError, ProblemError, validation_problem
+from central_logger.logs import repository
+from central_logger.logs.repository import LogQuery, LogRow, Position
+from central_logger.logs.schemas import (
+    BatchItemResult,
+    BatchResult,
+    ClientList,
+    ClientSummary,
+    FieldErrorOut,
+    IngestResult,
+    LogDetail,
+    LogFilters,
+    LogListParams,
+    LogPage,
+    LogSummary,
+)
+from central_logger.logs.validation import to_row
+
+
+async def ingest_one(
+    conn: AsyncConnection,
+    *,
+    client_id: str,
+    item: Any,
+    check_nul: bool,
+    max_future: timedelta,
+) -> IngestResult:
+    row = to_row(item, check_nul=check_nul, max_future=max_future)
+    if not isinstance(row, LogRow):
+        raise validation_problem(row)
+    inserted = await repository.insert_rows(conn, client_id=client_id, rows=[row])
+    return IngestResult(id=row.id, duplicate=row.id not in inserted)
+
+
+def batch_items(body: Any, *, max_batch_size: int) -> list[Any]:
+    """The items of `{"logs": [...]}` or of a bare array."""
+    if isinstance(body, dict):
+        unknown = sorted(set(body) - {"logs"})
+        if unknown:
+            raise validation_problem(
+                [FieldError(field=name, reason="unknown field") for name in unknown]
+            )
+        body = body.get("logs")
+        if not isinstance(body, list):
+            raise validation_problem([FieldError(field="logs", reason="must be an array of logs")])
+    elif not isinstance(body, list):
+        raise validation_problem(
+            [FieldError(field="body", reason='must be {"logs": [...]} or an array of logs')]
+        )
+    if len(body) > max_batch_size:
+        raise ProblemError(
+            413,
+            f"A batch holds at most {max_batch_size} logs; this one has {len(body)}",
+            errors=[FieldError(field="logs", reason=f"more than {max_batch_size} items")],
+        )
+    return body
+
+
+async def ingest_batch(
+    conn: AsyncConnection,
+    *,
+    client_id: str,
+    items: list[Any],
+    check_nul: bool,
+    max_future: timedelta,
+) -> BatchResult:
+    """Store every valid item; report the others by index. One bad item never costs
+    its siblings their place."""
+    results: list[BatchItemResult] = []
+    to_insert: list[LogRow] = []
+    first_index_of: dict[UUID, int] = {}
+    for index, item in enumerate(items):
+        row = to_row(item, check_nul=check_nul, max_future=max_future)
+        if not isinstance(row, LogRow):
+            errors = [FieldErrorOut(field=e.field, reason=e.reason) for e in row]
+            results.append(BatchItemResult(index=index, id=None, outcome="rejected", errors=errors))
+            continue
+        # The same id twice in one batch: the first is the log, the rest are replays.
+        outcome = "duplicate" if row.id in first_index_of else "accepted"
+        if outcome == "accepted":
+            first_index_of[row.id] = index
+            to_insert.append(row)
+        results.append(BatchItemResult(index=index, id=row.id, outcome=outcome))
+
+    inserted = await repository.insert_rows(conn, client_id=client_id, rows=to_insert)
+    for row in to_insert:
+        if row.id not in inserted:
+            results[first_index_of[row.id]].outcome = "duplicate"
+
+    accepted = sum(1 for r in results if r.outcome == "accepted")
+    rejected = sum(1 for r in results if r.outcome == "rejected")
+    return BatchResult(
+        accepted=accepted,
+        duplicates=len(results) - accepted - rejected,
+        rejected=rejected,
+        items=results,
+    )
+
+
+def encode_cursor(position: Position, *, order: str) -> str:
+    raw = orjson.dumps({"t": position.executed_at.isoformat(), "i": str(position.id), "o": order})
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, *, order: str) -> Position:
+    def invalid(reason: str) -> ProblemError:
+        return validation_problem([FieldError(field="query.cursor", reason=reason)])
+
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = orjson.loads(raw)
+        position = Position(datetime.fromisoformat(data["t"]), UUID(data["i"]))
+        cursor_order = data["o"]
+    except (binascii.Error, ValueError, TypeError, KeyError, orjson.JSONDecodeError) as exc:
+        raise invalid("not a cursor this service issued") from exc
+    if position.executed_at.tzinfo is None:
+        raise invalid("not a cursor this service issued")
+    if cursor_order != order:
+        raise invalid(f"was issued for order={cursor_order}; send the same order")
+    return position
+
+
+def log_query(tenancy: Tenancy, filters: LogFilters) -> LogQuery:
+    return LogQuery(
+        client_id=tenancy.client_id,
+        environment=filters.environment,
+        status=filters.status.upper() if filters.status else None,
+        category=filters.category,
+        ticket_id=filters.ticket_id,
+        workflow_version=filters.workflow_version,
+        resolution_status=filters.resolution_status,
+        executed_from=filters.from_,
+        executed_to=filters.to,
+        min_execution_time=filters.min_execution_time,
+        max_execution_time=filters.max_execution_time,
+    )
+
+
+async def list_logs(
+    conn: AsyncConnection, *, tenancy: Tenancy, params: LogListParams, count_limit: int
+) -> LogPage:
+    query = log_query(tenancy, params)
+    after = decode_cursor(params.cursor, order=params.order) if params.cursor else None
+    rows = await repository.select_page(
+        conn,
+        query=query,
+        newest_first=params.order == "desc",
+        after=after,
+        offset=0 if after else (params.page - 1) * params.page_size,
+        limit=params.page_size + 1,
+    )
+    items = [LogSummary.model_validate(dict(row)) for row in rows[: params.page_size]]
+    next_cursor = None
+    if len(rows) > params.page_size:
+        last = items[-1]
+        next_cursor = encode_cursor(Position(last.executed_at, last.id), order=params.order)
+    counted = await repository.count_matching(conn, query=query, limit=count_limit + 1)
+    return LogPage(
+        items=items,
+        page=params.page,
+        page_size=params.page_size,
+        total=min(counted, count_limit),
+        total_exact=counted <= count_limit,
+        next_cursor=next_cursor,
+    )
+
+
+async def get_log(conn: AsyncConnection, *, tenancy: Tenancy, log_id: UUID) -> LogDetail:
+    row = await repository.select_one(conn, client_id=tenancy.client_id, log_id=log_id)
+    if row is None:
+        # Another tenant's id is as unknown as an id nobody used.
+        raise ProblemError(404, f"No log with id {log_id}")
+    return LogDetail.model_validate(dict(row))
+
+
+async def list_clients(conn: AsyncConnection, *, configured: set[str]) -> ClientList:
+    """Tenants with logs, with keys in the store, or configured in API_KEYS."""
+    client_ids = (
+        configured
+        | set(await repository.select_client_ids(conn))
+        | set(await key_repository.select_client_ids(conn))
+    )
+    return ClientList(items=[ClientSummary(client_id=c) for c in sorted(client_ids)])

@@ -1,0 +1,78 @@
+"""Turning one untrusted JSON item into a row, or into the reasons it is refused."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import uuid_utils
+from pydantic import ValidationError
+
+from central_logger.http.problems import FieldError, field_errors
+from central_logger.logs.repository import LogRow
+from central_logger.logs.schemas import LogCreate
+
+
+def _find_nul(value: Any, path: list[str | int]) -> list[str | int] | None:
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in key:
+                return [*path, key.replace("\x00", "\\u0000")]
+            found = _find_nul(item, [*path, key])
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _find_nul(item, [*path, index])
+            if found is not None:
+                return found
+    return None
+
+
+def new_log_id() -> uuid.UUID:
+    """Time-ordered (UUIDv7), so server-made ids append to the primary key index."""
+    return uuid.UUID(bytes=uuid_utils.uuid7().bytes)
+
+
+def _json_text(value: dict[str, Any] | None) -> str | None:
+    return None if value is None else orjson.dumps(value).decode()
+
+
+def to_row(
+    item: Any, *, check_nul: bool, max_future: timedelta, now: datetime | None = None
+) -> LogRow | list[FieldError]:
+    """A validated row, or the field errors that refuse it."""
+    if check_nul:
+        nul_path = _find_nul(item, [])
+        if nul_path is not None:
+            field = ".".join(str(part) for part in nul_path) or "body"
+            return [FieldError(field=field, reason="must not contain NUL characters (\\u0000)")]
+    try:
+        log = LogCreate.model_validate(item)
+    except ValidationError as exc:
+        return field_errors(exc.errors())
+    latest = (now or datetime.now(UTC)) + max_future
+    if log.executed_at > latest:
+        return [
+            FieldError(
+                field="executed_at",
+                reason=f"is more than {int(max_future.total_seconds())} s in the future",
+            )
+        ]
+    return LogRow(
+        id=log.id or new_log_id(),
+        environment=log.environment,
+        workflow_version=log.workflow_version,
+        ticket_id=log.ticket_id,
+        executed_at=log.executed_at,
+        execution_time_seconds=log.execution_time_seconds,
+        status=log.status,
+        category=log.category,
+        resolution_status=log.resolution_status,
+        metrics_json=_json_text(log.metrics),
+        payload_json=_json_text(log.payload),
+    )

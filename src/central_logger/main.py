@@ -1,0 +1,88 @@
+"""The app factory: `create_app(settings)`, and `app` for `uvicorn central_logger.main:app`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from central_logger import __version__
+from central_logger.auth.router import router as auth_router
+from central_logger.auth.service import KeyStore
+from central_logger.db.embedded import start_embedded
+from central_logger.db.engine import create_engine
+from central_logger.db.migrate import upgrade_to_head
+from central_logger.health.router import router as health_router
+from central_logger.http.dashboard import STATIC_DIR, DashboardFiles, dashboard_is_built
+from central_logger.http.problems import install_problem_handlers
+from central_logger.http.responses import ORJSONResponse
+from central_logger.http.state import AppState
+from central_logger.logs.router import router as logs_router
+from central_logger.metrics.router import router as metrics_router
+from central_logger.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """DATABASE_URL, or the embedded server under CENTRAL_LOGGER_DATA_DIR."""
+    if settings.database_url is not None:
+        return settings.database_url
+    return start_embedded(settings.pgdata_dir)
+
+
+def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
+    settings = settings or Settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database_url = await asyncio.to_thread(resolve_database_url, settings)
+        if migrate:
+            await asyncio.to_thread(upgrade_to_head, database_url)
+        engine = create_engine(settings, database_url)
+        key_store = KeyStore(
+            engine,
+            tenant_keys=settings.api_keys,
+            admin_keys=settings.admin_api_keys,
+            cache_ttl_seconds=settings.key_cache_ttl_seconds,
+        )
+        app.state.central_logger = AppState(settings=settings, engine=engine, key_store=key_store)
+        flusher = asyncio.create_task(key_store.run_last_used_flusher())
+        try:
+            yield
+        finally:
+            flusher.cancel()
+            with contextlib.suppress(Exception):
+                await key_store.flush_last_used()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Central Logger",
+        version=__version__,
+        description="Workflow execution logs: ingestion, queries and metrics, per tenant.",
+        lifespan=lifespan,
+        default_response_class=ORJSONResponse,
+        docs_url="/docs" if settings.docs_enabled else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.docs_enabled else None,
+    )
+    install_problem_handlers(app, retry_after_seconds=settings.retry_after_seconds)
+    app.include_router(health_router)
+    app.include_router(auth_router)
+    app.include_router(logs_router)
+    app.include_router(metrics_router)
+    if dashboard_is_built():
+        app.mount("/", DashboardFiles(directory=STATIC_DIR, html=True), name="dashboard")
+    return app
+
+
+def __getattr__(name: str) -> FastAPI:
+    # Built on first access, so importing this module reads no settings.
+    if name == "app":
+        application = create_app()
+        globals()["app"] = application
+        return application
+    raise AttributeError(name)

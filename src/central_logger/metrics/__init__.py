@@ -1,0 +1,1 @@
+"""Aggregates over workflow logs: the overview and the category breakdown."""

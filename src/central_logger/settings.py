@@ -1,0 +1,94 @@
+"""Service settings, read once from the environment and `.env` (the seed's names)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+_SQLALCHEMY_SCHEMES = ("postgresql+psycopg://", "postgresql://", "postgres://")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    # Unset: an embedded PostgreSQL is started under CENTRAL_LOGGER_DATA_DIR.
+    database_url: str | None = None
+    central_logger_data_dir: Path = Path(".central-logger")
+    service_name: str = "central-logger"
+    # "development" also serves the OpenAPI docs at /docs.
+    environment: str = "production"
+    log_level: str = "info"
+
+    api_key_header: str = "X-API-Key"
+    # The seed's form: {"key": "client_id"}; tenant keys with ingest and read scopes.
+    api_keys: dict[str, str] = Field(default_factory=dict)
+    # Provider keys that read every tenant: a JSON list.
+    admin_api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # How long a key lookup is trusted before the key store is asked again; a
+    # revoked key stops working in every process within this many seconds.
+    key_cache_ttl_seconds: float = 5.0
+
+    max_body_bytes: int = 5 * 1024 * 1024
+    max_batch_size: int = 1000
+    max_page_size: int = 500
+    # Beyond this many matching rows, list totals are reported as a lower bound.
+    count_limit: int = 10_000
+    # Clock skew tolerated on executed_at.
+    max_future_seconds: int = 3600
+
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    db_statement_timeout_ms: int = 30_000
+    retry_after_seconds: int = 5
+
+    @field_validator("admin_api_keys", mode="before")
+    @classmethod
+    def _parse_admin_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            import json
+
+            stripped = value.strip()
+            if not stripped:
+                return []
+            if stripped.startswith("["):
+                return json.loads(stripped)
+            return [part.strip() for part in stripped.split(",") if part.strip()]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_scheme(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        if not value.startswith(_SQLALCHEMY_SCHEMES):
+            raise ValueError("DATABASE_URL must start with postgresql://, postgres:// "
+                             "or postgresql+psycopg://")
+        return value
+
+    @property
+    def docs_enabled(self) -> bool:
+        return self.environment == "development"
+
+    @cached_property
+    def pgdata_dir(self) -> Path:
+        return (self.central_logger_data_dir / "pgdata").resolve()
+
+
+def to_sqlalchemy_url(url: str) -> str:
+    """Every accepted spelling of a PostgreSQL URL, as SQLAlchemy's psycopg 3 dialect."""
+    for scheme in _SQLALCHEMY_SCHEMES:
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme):]
+    raise ValueError(f"not a PostgreSQL URL: {url!r}")
+
+
+def to_libpq_url(url: str) -> str:
+    """The same URL as libpq (psql, psycopg.connect) wants it."""
+    return "postgresql://" + to_sqlalchemy_url(url)[len("postgresql+psycopg://"):]
+
+
