@@ -24,7 +24,9 @@ from central_logger.demo import ship_demo_logs
 from central_logger.main import resolve_database_url
 from central_logger.settings import Settings
 
-app = typer.Typer(help="Central Logger: workflow log collection and analytics.", no_args_is_help=True)
+app = typer.Typer(
+    help="Central Logger: workflow log collection and analytics.", no_args_is_help=True
+)
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 
@@ -92,6 +94,7 @@ def _banner(settings: Settings, key: str, host: str, port: int) -> str:
     shown_host = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host  # noqa: S104
     base = f"http://{shown_host}:{port}"
     header = settings.api_key_header
+    now = datetime.now(UTC).isoformat(timespec="seconds")
     return f"""
 Central Logger is starting on {base}
   dashboard: {base}/    health: {base}/health
@@ -99,7 +102,7 @@ Central Logger is starting on {base}
 
 Try it:
   curl -X POST {base}/api/v1/logs -H "{header}: {key}" -H "Content-Type: application/json" \\
-    -d '{{"environment": "production", "executed_at": "{datetime.now(UTC).isoformat(timespec='seconds')}", "status": "SUCCESS"}}'
+    -d '{{"environment": "production", "executed_at": "{now}", "status": "SUCCESS"}}'
   curl "{base}/api/v1/logs?page=1&page_size=10" -H "{header}: {key}"
 """
 
@@ -145,7 +148,9 @@ def _parse_scopes(scopes: str) -> list[Scope]:
 def keys_create(
     client_id: Annotated[str, typer.Option("--client-id", help="The tenant the key speaks for")],
     scopes: Annotated[str, typer.Option(help="Comma-separated: ingest, read")] = "ingest,read",
-    admin: Annotated[bool, typer.Option("--admin", help="A provider key that reads every tenant")] = False,
+    admin: Annotated[
+        bool, typer.Option("--admin", help="A provider key that reads every tenant")
+    ] = False,
     name: Annotated[str | None, typer.Option(help="A label for lists")] = None,
     expires_in_days: Annotated[int | None, typer.Option(min=1, help="Expire after N days")] = None,
 ) -> None:
@@ -175,12 +180,18 @@ def keys_list(
     client_id: Annotated[str | None, typer.Option("--client-id")] = None,
 ) -> None:
     """List keys (prefixes only; keys themselves are never stored)."""
-    keys = _in_transaction(Settings(), lambda conn: keys_service.list_keys(conn, client_id=client_id))
+    keys = _in_transaction(
+        Settings(), lambda conn: keys_service.list_keys(conn, client_id=client_id)
+    )
     typer.echo(f"{'PREFIX':<13} {'CLIENT':<20} {'SCOPES':<20} {'STATE':<8} {'LAST USED':<20} NAME")
     for key in keys:
-        state = "revoked" if key.revoked_at else "expired" if (
-            key.expires_at and key.expires_at < datetime.now(UTC)
-        ) else "active"
+        state = (
+            "revoked"
+            if key.revoked_at
+            else "expired"
+            if (key.expires_at and key.expires_at < datetime.now(UTC))
+            else "active"
+        )
         last_used = key.last_used_at.strftime("%Y-%m-%d %H:%M") if key.last_used_at else "-"
         typer.echo(
             f"{key.prefix:<13} {key.client_id:<20} {','.join(key.scopes):<20} {state:<8} "
@@ -189,7 +200,9 @@ def keys_list(
 
 
 @keys_app.command("revoke")
-def keys_revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix, e.g. cl_1a2b3c4d")]) -> None:
+def keys_revoke(
+    prefix: Annotated[str, typer.Argument(help="The key's prefix, e.g. cl_1a2b3c4d")],
+) -> None:
     """Revoke a key; every process stops accepting it within KEY_CACHE_TTL_SECONDS."""
     revoked = _in_transaction(Settings(), lambda conn: keys_service.revoke_key(conn, prefix=prefix))
     if revoked is None:
@@ -201,7 +214,11 @@ def keys_revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix, e.
 @app.command()
 def demo(
     client_id: Annotated[
-        list[str] | None, typer.Option("--client-id", help="Repeat for several; default: API_KEYS' clients or demo, acme, globex")
+        list[str] | None,
+        typer.Option(
+            "--client-id",
+            help="Repeat for several; default: API_KEYS' clients or demo, acme, globex",
+        ),
     ] = None,
     logs_per_client: Annotated[int, typer.Option(min=1)] = 2000,
     days: Annotated[int, typer.Option(min=1, max=366)] = 14,
@@ -209,7 +226,9 @@ def demo(
     """Ship realistic sample logs so the metrics and the dashboard have something to show."""
     settings = Settings()
     url = _prepared_database(settings)
-    clients = client_id or sorted(set(settings.api_keys.values())) or [DEV_CLIENT_ID, "acme", "globex"]
+    clients = (
+        client_id or sorted(set(settings.api_keys.values())) or [DEV_CLIENT_ID, "acme", "globex"]
+    )
 
     async def run() -> int:
         engine = create_engine(settings, url)

@@ -14,9 +14,18 @@ from central_logger.logs import service as logs_service
 
 ENVIRONMENTS = ("production", "staging", "development")
 CATEGORIES = (
-    "billing_issue", "password_reset", "refund_request", "shipping_delay", "bug_report",
-    "feature_request", "account_access", "cancellation", "invoice_question", "onboarding",
-    "data_export", "spam",
+    "billing_issue",
+    "password_reset",
+    "refund_request",
+    "shipping_delay",
+    "bug_report",
+    "feature_request",
+    "account_access",
+    "cancellation",
+    "invoice_question",
+    "onboarding",
+    "data_export",
+    "spam",
 )
 STEPS = ("fetch_ticket", "classify", "retrieve_context", "draft_reply", "post_update")
 # Most runs succeed; the rest fail in ways an operator will recognise.
@@ -45,10 +54,12 @@ def sample_log(rng: random.Random, *, executed_at: datetime, version: str) -> di
                 "started_at": started.isoformat(),
                 "duration_seconds": duration,
                 "status": "ok",
-                "input": {"ticket_text_chars": rng.randint(80, 2000)} if step == "fetch_ticket"
+                "input": {"ticket_text_chars": rng.randint(80, 2000)}
+                if step == "fetch_ticket"
                 else {"model": "triage-large", "temperature": 0.2},
                 "output": {"category": category, "confidence": round(rng.uniform(0.55, 0.99), 2)}
-                if step == "classify" else {"tokens": rng.randint(50, 900)},
+                if step == "classify"
+                else {"tokens": rng.randint(50, 900)},
             }
         )
         started += timedelta(seconds=duration)

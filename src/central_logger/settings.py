@@ -66,8 +66,9 @@ class Settings(BaseSettings):
             return None
         assert value is not None
         if not value.startswith(_SQLALCHEMY_SCHEMES):
-            raise ValueError("DATABASE_URL must start with postgresql://, postgres:// "
-                             "or postgresql+psycopg://")
+            raise ValueError(
+                "DATABASE_URL must start with postgresql://, postgres:// or postgresql+psycopg://"
+            )
         return value
 
     @property
@@ -83,12 +84,10 @@ def to_sqlalchemy_url(url: str) -> str:
     """Every accepted spelling of a PostgreSQL URL, as SQLAlchemy's psycopg 3 dialect."""
     for scheme in _SQLALCHEMY_SCHEMES:
         if url.startswith(scheme):
-            return "postgresql+psycopg://" + url[len(scheme):]
+            return "postgresql+psycopg://" + url[len(scheme) :]
     raise ValueError(f"not a PostgreSQL URL: {url!r}")
 
 
 def to_libpq_url(url: str) -> str:
     """The same URL as libpq (psql, psycopg.connect) wants it."""
-    return "postgresql://" + to_sqlalchemy_url(url)[len("postgresql+psycopg://"):]
-
-
+    return "postgresql://" + to_sqlalchemy_url(url)[len("postgresql+psycopg://") :]

@@ -48,7 +48,9 @@ async def select_active_key_by_hash(conn: AsyncConnection, *, key_hash: bytes) -
     return result.mappings().one_or_none()
 
 
-async def select_keys(conn: AsyncConnection, *, client_id: str | None = None) -> Sequence[RowMapping]:
+async def select_keys(
+    conn: AsyncConnection, *, client_id: str | None = None
+) -> Sequence[RowMapping]:
     query = select(*api_keys.c).order_by(api_keys.c.created_at)
     if client_id is not None:
         query = query.where(api_keys.c.client_id == client_id)

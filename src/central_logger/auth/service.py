@@ -79,7 +79,9 @@ class KeyStore:
             row = await repository.select_active_key_by_hash(conn, key_hash=key_hash)
         if row is None:
             return None
-        return Principal(row["client_id"], frozenset(Scope(s) for s in row["scopes"]), row["prefix"])
+        return Principal(
+            row["client_id"], frozenset(Scope(s) for s in row["scopes"]), row["prefix"]
+        )
 
     def forget(self) -> None:
         """Drop every cached lookup (after a revocation made by this process)."""

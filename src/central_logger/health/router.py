@@ -23,7 +23,11 @@ async def get_health(state: State) -> Response:
             await conn.execute(text("SELECT 1"))
     except Exception:  # any failure to answer is "unavailable", whatever its cause
         return ORJSONResponse(
-            {"status": "degraded", "service": state.settings.service_name, "database": "unavailable"},
+            {
+                "status": "degraded",
+                "service": state.settings.service_name,
+                "database": "unavailable",
+            },
             status_code=503,
             headers={"Retry-After": str(state.settings.retry_after_seconds)},
         )

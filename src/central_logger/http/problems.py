@@ -81,7 +81,9 @@ def _reason(error: Mapping[str, Any]) -> str:
     return message.removeprefix("Value error, ")
 
 
-def field_errors(errors: Iterable[Mapping[str, Any]], *, prefix: Sequence[str | int] = ()) -> list[FieldError]:
+def field_errors(
+    errors: Iterable[Mapping[str, Any]], *, prefix: Sequence[str | int] = ()
+) -> list[FieldError]:
     return [
         FieldError(field=_loc_to_field([*prefix, *error["loc"]]), reason=_reason(error))
         for error in errors
@@ -131,9 +133,7 @@ def install_problem_handlers(app: FastAPI, *, retry_after_seconds: int) -> None:
         return await on_unexpected(request, exc)
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
-        logger.error(
-            "unhandled error on %s %s", request.method, request.url.path, exc_info=exc
-        )
+        logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         return problem_response(500, "Internal error; it has been logged.")
 
     app.add_exception_handler(ProblemError, on_problem)

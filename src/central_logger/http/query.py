@@ -13,6 +13,4 @@ def _no_nul(value: str) -> str:
     return value
 
 
-QueryText = Annotated[
-    str, StringConstraints(min_length=1, max_length=255), AfterValidator(_no_nul)
-]
+QueryText = Annotated[str, StringConstraints(min_length=1, max_length=255), AfterValidator(_no_nul)]

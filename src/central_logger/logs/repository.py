@@ -54,7 +54,9 @@ class LogRow:
     payload_json: str | None
 
 
-async def insert_rows(conn: AsyncConnection, *, client_id: str, rows: Sequence[LogRow]) -> set[UUID]:
+async def insert_rows(
+    conn: AsyncConnection, *, client_id: str, rows: Sequence[LogRow]
+) -> set[UUID]:
     """Insert what is new; return the ids that were inserted (the rest were stored already)."""
     if not rows:
         return set()
@@ -147,16 +149,23 @@ async def select_page(
     else:
         statement = statement.order_by(logs.c.executed_at.asc(), logs.c.id.asc())
     statement = statement.offset(offset).limit(limit)
-    return (await conn.execute(statement)).mappings().all()
+    rows: Sequence[RowMapping] = (await conn.execute(statement)).mappings().all()
+    return rows
 
 
 async def count_matching(conn: AsyncConnection, *, query: LogQuery, limit: int) -> int:
     """Counts up to `limit` rows: a total over millions of rows would scan them all."""
-    matching = select(text("1")).select_from(logs).where(and_(True, *_conditions(query))).limit(limit)
-    return int((await conn.execute(select(func.count()).select_from(matching.subquery()))).scalar_one())
+    matching = (
+        select(text("1")).select_from(logs).where(and_(True, *_conditions(query))).limit(limit)
+    )
+    return int(
+        (await conn.execute(select(func.count()).select_from(matching.subquery()))).scalar_one()
+    )
 
 
-async def select_one(conn: AsyncConnection, *, client_id: str | None, log_id: UUID) -> RowMapping | None:
+async def select_one(
+    conn: AsyncConnection, *, client_id: str | None, log_id: UUID
+) -> RowMapping | None:
     statement = select(*logs.c).where(logs.c.id == log_id)
     if client_id is not None:
         statement = statement.where(logs.c.client_id == client_id)

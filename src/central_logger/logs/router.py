@@ -60,7 +60,11 @@ _BATCH_SCHEMA = {
     openapi_extra=_json_body(LogCreate.model_json_schema()),
 )
 async def create_log(
-    request: Request, conn: Conn, state: State, principal: IngestPrincipal, client_id: OnBehalfOf = None
+    request: Request,
+    conn: Conn,
+    state: State,
+    principal: IngestPrincipal,
+    client_id: OnBehalfOf = None,
 ) -> Response:
     settings = state.settings
     body = await read_json(request, max_bytes=settings.max_body_bytes)
@@ -83,7 +87,11 @@ async def create_log(
     openapi_extra=_json_body(_BATCH_SCHEMA),
 )
 async def create_log_batch(
-    request: Request, conn: Conn, state: State, principal: IngestPrincipal, client_id: OnBehalfOf = None
+    request: Request,
+    conn: Conn,
+    state: State,
+    principal: IngestPrincipal,
+    client_id: OnBehalfOf = None,
 ) -> Response:
     settings = state.settings
     body = await read_json(request, max_bytes=settings.max_body_bytes)
@@ -121,5 +129,3 @@ async def get_log(
 @router.get("/clients", operation_id="list_clients", response_model=ClientList)
 async def list_clients(conn: Conn, state: State, _: AdminPrincipal) -> ClientList:
     return await service.list_clients(conn, configured=state.key_store.configured_client_ids())
-
-

@@ -25,7 +25,9 @@ class LogCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: UUID | None = Field(None, description="Client-chosen id; a retry with it stores nothing new")
+    id: UUID | None = Field(
+        None, description="Client-chosen id; a retry with it stores nothing new"
+    )
     environment: ShortText
     executed_at: AwareDatetime
     status: Status = Field(description="Upper-cased; SUCCESS is success, anything else is not")

@@ -72,12 +72,18 @@ async def overview(conn: AsyncConnection, *, tenancy: Tenancy, params: RangePara
     runs = int(total["runs"]) if total else 0
     failed = int(total["failed_runs"]) if total else 0
     by_status = sorted(
-        (StatusCount(status=r["status"], runs=r["runs"]) for r in rows if r["grouping_set"] == "status"),
+        (
+            StatusCount(status=r["status"], runs=r["runs"])
+            for r in rows
+            if r["grouping_set"] == "status"
+        ),
         key=lambda s: (-s.runs, s.status),
     )
     by_environment = sorted(
         (
-            EnvironmentCount(environment=r["environment"], runs=r["runs"], failed_runs=r["failed_runs"])
+            EnvironmentCount(
+                environment=r["environment"], runs=r["runs"], failed_runs=r["failed_runs"]
+            )
             for r in rows
             if r["grouping_set"] == "environment"
         ),

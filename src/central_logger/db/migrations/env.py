@@ -19,7 +19,9 @@ def _database_url() -> str:
         return configured
     url = Settings().database_url
     if url is None:
-        raise SystemExit("DATABASE_URL is not set; use `central-logger migrate` for the embedded one")
+        raise SystemExit(
+            "DATABASE_URL is not set; use `central-logger migrate` for the embedded one"
+        )
     return to_sqlalchemy_url(url)
 
 
@@ -28,7 +30,9 @@ def run_migrations_online() -> None:
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=metadata)
         with context.begin_transaction():
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
+            )
             context.run_migrations()
     engine.dispose()
 

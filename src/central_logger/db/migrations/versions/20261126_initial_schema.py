@@ -42,7 +42,9 @@ def upgrade() -> None:
         "(client_id, executed_at DESC, id DESC) "
         "INCLUDE (status, execution_time_seconds, category, environment)"
     )
-    op.execute("CREATE INDEX ix_workflow_logs_executed ON workflow_logs (executed_at DESC, id DESC)")
+    op.execute(
+        "CREATE INDEX ix_workflow_logs_executed ON workflow_logs (executed_at DESC, id DESC)"
+    )
     op.execute(
         "CREATE INDEX ix_workflow_logs_client_status ON workflow_logs "
         "(client_id, status, executed_at DESC)"

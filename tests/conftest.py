@@ -1,0 +1,62 @@
+"""A real PostgreSQL for the whole suite: the embedded server by default, or the
+server named by TEST_DATABASE_URL. Each run gets its own freshly migrated database."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from central_logger.db.embedded import start_embedded
+from central_logger.db.migrate import upgrade_to_head
+from central_logger.settings import to_libpq_url
+
+
+def _with_database(url: str, database: str) -> str:
+    info = psycopg.conninfo.conninfo_to_dict(to_libpq_url(url))
+    info["dbname"] = database
+    return psycopg.conninfo.make_conninfo(**info)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A URL of the server's maintenance database."""
+    external = os.environ.get("TEST_DATABASE_URL")
+    if external:
+        return to_libpq_url(external)
+    pgdata: Path = tmp_path_factory.mktemp("embedded") / "pgdata"
+    return start_embedded(pgdata, database="postgres")
+
+
+def _libpq_to_url(conninfo: str) -> str:
+    info = psycopg.conninfo.conninfo_to_dict(conninfo)
+    user = info.get("user", "postgres")
+    password = info.get("password")
+    host = info.get("host", "")
+    port = info.get("port")
+    auth = f"{user}:{password}@" if password else f"{user}@"
+    if host.startswith("/"):
+        return f"postgresql://{auth}/{info['dbname']}?host={host}" + (
+            f"&port={port}" if port else ""
+        )
+    return f"postgresql://{auth}{host}{':' + str(port) if port else ''}/{info['dbname']}"
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str) -> Iterator[str]:
+    """A freshly migrated, empty database for this run, dropped at the end."""
+    name = f"central_logger_test_{secrets.token_hex(4)}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = _libpq_to_url(_with_database(server_url, name))
+    upgrade_to_head(url)
+    yield url
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
