@@ -3,8 +3,11 @@ server named by TEST_DATABASE_URL. Each run gets its own freshly migrated databa
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import secrets
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,13 +27,17 @@ def _with_database(url: str, database: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def server_url() -> str:
     """A URL of the server's maintenance database."""
     external = os.environ.get("TEST_DATABASE_URL")
     if external:
         return to_libpq_url(external)
-    pgdata: Path = tmp_path_factory.mktemp("embedded") / "pgdata"
-    return start_embedded(pgdata, database="postgres")
+    # Not under pytest's 0700 tmp dirs: the server runs as its own OS user when we are root.
+    parent = Path(tempfile.mkdtemp(prefix="central-logger-test-"))
+    parent.chmod(0o755)
+    # atexit runs last-registered first: the server (registered below) stops before this.
+    atexit.register(shutil.rmtree, parent, True)
+    return start_embedded(parent / "pgdata", database="postgres", throwaway=True)
 
 
 def _libpq_to_url(conninfo: str) -> str:

