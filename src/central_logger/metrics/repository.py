@@ -31,7 +31,7 @@ def _where(query: MetricsQuery) -> tuple[str, dict[str, object]]:
 
 
 async def select_overview_groups(
-    conn: AsyncConnection, *, query: MetricsQuery, bucket: timedelta
+    conn: AsyncConnection, *, query: MetricsQuery, bucket: timedelta, origin: datetime
 ) -> Sequence[RowMapping]:
     """One scan for the totals, the status split, the environment split and the series.
     `grouping_set` says which of them a row belongs to."""
@@ -53,14 +53,18 @@ async def select_overview_groups(
             avg(execution_time_seconds) AS avg_time
         FROM (
             SELECT status, environment, execution_time_seconds,
-                   date_bin(:bucket, executed_at, :start) AS bucket_start
+                   date_bin(:bucket, executed_at, :origin) AS bucket_start
             FROM workflow_logs
             WHERE {where}
         ) AS matching
         GROUP BY GROUPING SETS ((), (status), (environment), (bucket_start))
         """  # noqa: S608 - only fixed clauses are interpolated; values are bound
     )
-    return (await conn.execute(statement, {**params, "bucket": bucket})).mappings().all()
+    return (
+        (await conn.execute(statement, {**params, "bucket": bucket, "origin": origin}))
+        .mappings()
+        .all()
+    )
 
 
 async def select_percentiles(conn: AsyncConnection, *, query: MetricsQuery) -> RowMapping:

@@ -59,9 +59,7 @@ async def overview(conn: AsyncConnection, *, tenancy: Tenancy, params: RangePara
     # Buckets are aligned to whole UTC hours or days, so series from different ranges agree.
     origin = _floor(start, bucket)
     query = MetricsQuery(tenancy.client_id, start, end, params.environment)
-    rows = await repository.select_overview_groups(
-        conn, query=MetricsQuery(tenancy.client_id, start, end, params.environment), bucket=bucket
-    )
+    rows = await repository.select_overview_groups(conn, query=query, bucket=bucket, origin=origin)
     percentiles = (await repository.select_percentiles(conn, query=query))["percentiles"] or [
         None,
         None,

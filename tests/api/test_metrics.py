@@ -1,0 +1,179 @@
+"""Metrics checked against figures computed here, independently of the SQL."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api.conftest import TENANT_A_KEY, TENANT_B_KEY, auth
+from tests.api.factories import a_log
+from tests.api.test_list import ship
+
+
+def percentile_cont(values: list[float], fraction: float) -> float:
+    """PostgreSQL's percentile_cont: linear interpolation between closest ranks."""
+    ordered = sorted(values)
+    position = fraction * (len(ordered) - 1)
+    lower = int(position)
+    upper = min(lower + 1, len(ordered) - 1)
+    return ordered[lower] + (ordered[upper] - ordered[lower]) * (position - lower)
+
+
+@pytest.fixture
+async def known_logs(client: httpx.AsyncClient) -> list[dict[str, Any]]:
+    rng = random.Random(42)
+    now = datetime.now(UTC)
+    logs = [
+        a_log(
+            executed_at=(now - timedelta(minutes=rng.uniform(1, 3 * 24 * 60))).isoformat(),
+            status=rng.choice(["SUCCESS", "SUCCESS", "SUCCESS", "failed", "TIMEOUT"]),
+            environment=rng.choice(["production", "staging"]),
+            category=rng.choice(["billing", "refund", "spam", None]),
+            execution_time_seconds=rng.choice([None, round(rng.uniform(0.1, 30), 3)]),
+        )
+        for _ in range(60)
+    ]
+    # Noise: another tenant, and this tenant's logs outside every range asked below.
+    await ship(client, [a_log(executed_at=now.isoformat()) for _ in range(5)], TENANT_B_KEY)
+    await ship(client, [a_log(executed_at=(now - timedelta(days=40)).isoformat())], TENANT_A_KEY)
+    await ship(client, logs, TENANT_A_KEY)
+    return logs
+
+
+async def test_overview_matches_independent_figures(
+    client: httpx.AsyncClient, known_logs: list[dict[str, Any]]
+) -> None:
+    body = (await client.get("/api/v1/metrics/overview?days=7", headers=auth(TENANT_A_KEY))).json()
+    statuses = [log["status"].upper() for log in known_logs]
+    times = [
+        log["execution_time_seconds"]
+        for log in known_logs
+        if log["execution_time_seconds"] is not None
+    ]
+    successes = statuses.count("SUCCESS")
+
+    assert body["total_runs"] == 60
+    assert body["successful_runs"] == successes
+    assert body["failed_runs"] == 60 - successes
+    assert body["success_rate"] == pytest.approx(successes / 60)
+    assert body["avg_execution_time_seconds"] == pytest.approx(sum(times) / len(times))
+    for name, fraction in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99)):
+        assert body[f"{name}_execution_time_seconds"] == pytest.approx(
+            percentile_cont(times, fraction)
+        )
+    assert {s["status"]: s["runs"] for s in body["by_status"]} == dict(Counter(statuses))
+    environments = Counter(log["environment"] for log in known_logs)
+    assert {e["environment"]: e["runs"] for e in body["by_environment"]} == dict(environments)
+    failed_by_env = Counter(
+        log["environment"] for log in known_logs if log["status"].upper() != "SUCCESS"
+    )
+    assert {e["environment"]: e["failed_runs"] for e in body["by_environment"]} == {
+        env: failed_by_env.get(env, 0) for env in environments
+    }
+
+    assert body["bucket"] == "day"
+    assert len(body["series"]) == 8  # 7 days that start mid-day touch 8 calendar days
+    per_day = Counter(log["executed_at"][:10] for log in known_logs)
+    assert {p["start"][:10]: p["runs"] for p in body["series"] if p["runs"]} == dict(per_day)
+    assert sum(p["failed_runs"] for p in body["series"]) == 60 - successes
+
+
+async def test_short_ranges_have_hourly_buckets(
+    client: httpx.AsyncClient, known_logs: list[dict[str, Any]]
+) -> None:
+    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    start = end - timedelta(hours=24)
+    body = (
+        await client.get(
+            "/api/v1/metrics/overview",
+            params={"from": start.isoformat(), "to": end.isoformat()},
+            headers=auth(TENANT_A_KEY),
+        )
+    ).json()
+    assert body["bucket"] == "hour"
+    assert len(body["series"]) == 24
+    inside = [
+        log for log in known_logs if start.isoformat() <= log["executed_at"] < end.isoformat()
+    ]
+    assert body["total_runs"] == len(inside)
+    per_hour = Counter(log["executed_at"][:13] for log in inside)
+    assert {p["start"][:13]: p["runs"] for p in body["series"] if p["runs"]} == dict(per_hour)
+
+
+async def test_environment_narrows_metrics(
+    client: httpx.AsyncClient, known_logs: list[dict[str, Any]]
+) -> None:
+    body = (
+        await client.get(
+            "/api/v1/metrics/overview?days=7&environment=staging", headers=auth(TENANT_A_KEY)
+        )
+    ).json()
+    assert body["total_runs"] == sum(1 for log in known_logs if log["environment"] == "staging")
+
+
+async def test_categories_match_independent_figures(
+    client: httpx.AsyncClient, known_logs: list[dict[str, Any]]
+) -> None:
+    body = (
+        await client.get("/api/v1/metrics/categories?days=7", headers=auth(TENANT_A_KEY))
+    ).json()
+    assert body["total_runs"] == 60
+    by_name = {c["category"]: c for c in body["categories"]}
+    assert set(by_name) == {"billing", "refund", "spam", "uncategorized"}
+    runs = [c["runs"] for c in body["categories"]]
+    assert runs == sorted(runs, reverse=True)
+    for name, stats in by_name.items():
+        mine = [log for log in known_logs if (log["category"] or "uncategorized") == name]
+        ok = sum(1 for log in mine if log["status"].upper() == "SUCCESS")
+        times = [
+            log["execution_time_seconds"]
+            for log in mine
+            if log["execution_time_seconds"] is not None
+        ]
+        assert stats["runs"] == len(mine)
+        assert stats["successful_runs"] == ok
+        assert stats["failed_runs"] == len(mine) - ok
+        assert stats["success_rate"] == pytest.approx(ok / len(mine))
+        assert stats["share"] == pytest.approx(len(mine) / 60)
+        assert stats["avg_execution_time_seconds"] == pytest.approx(sum(times) / len(times))
+        assert stats["p95_execution_time_seconds"] == pytest.approx(percentile_cont(times, 0.95))
+
+
+async def test_empty_range(client: httpx.AsyncClient) -> None:
+    body = (await client.get("/api/v1/metrics/overview?days=1", headers=auth(TENANT_A_KEY))).json()
+    assert body["total_runs"] == 0
+    assert body["success_rate"] is None
+    assert body["p95_execution_time_seconds"] is None
+    assert len(body["series"]) == 24 or len(body["series"]) == 25
+    assert all(p["runs"] == 0 for p in body["series"])
+    categories = (
+        await client.get("/api/v1/metrics/categories?days=1", headers=auth(TENANT_A_KEY))
+    ).json()
+    assert categories == {**categories, "total_runs": 0, "categories": []}
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"days": 0}, "query.days"),
+        ({"days": 367}, "query.days"),
+        ({"days": 3, "from": "2026-01-01T00:00:00Z"}, "query.days"),
+        ({"from": "2026-02-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"}, "query.from"),
+        ({"from": "2020-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"}, "query.from"),
+        ({"from": "2026-01-01"}, "query.from"),
+        ({"environment": "x\u0000"}, "query.environment"),
+    ],
+    ids=["zero-days", "too-many-days", "days-and-from", "reversed", "too-long", "naive", "nul"],
+)
+@pytest.mark.parametrize("path", ["/api/v1/metrics/overview", "/api/v1/metrics/categories"])
+async def test_bad_range_is_422(
+    client: httpx.AsyncClient, path: str, params: dict[str, Any], field: str
+) -> None:
+    response = await client.get(path, params=params, headers=auth(TENANT_A_KEY))
+    assert response.status_code == 422, response.text
+    assert field in [e["field"] for e in response.json()["errors"]]
