@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ from central_logger.auth import service as keys_service
 from central_logger.auth.keys import hash_key
 from central_logger.auth.repository import select_active_key_by_hash
 from central_logger.auth.schemas import Scope
+from central_logger.db.embedded import release_embedded
 from central_logger.db.engine import create_engine
 from central_logger.db.migrate import upgrade_to_head
 from central_logger.demo import ship_demo_logs
@@ -119,14 +121,20 @@ def serve(
     # Workers read the same settings; they must join this database, not start another.
     os.environ["DATABASE_URL"] = url
     typer.echo(_banner(settings, _dev_key(settings, url), host, port))
-    uvicorn.run(
-        "central_logger.main:app",
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=settings.log_level,
-        proxy_headers=False,
-    )
+    # uvicorn ends by re-raising the signal that stopped it; exiting through Python
+    # instead lets the embedded PostgreSQL stop with us.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        uvicorn.run(
+            "central_logger.main:app",
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=settings.log_level,
+            proxy_headers=False,
+        )
+    finally:
+        release_embedded()
 
 
 @app.command()

