@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -9,7 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
 
+from central_logger.http.state import AppState
+from central_logger.metrics import histogram
+from central_logger.metrics.service import fold_rollups, split_range
 from tests.api.conftest import TENANT_A_KEY, TENANT_B_KEY, auth
 from tests.api.factories import a_log
 from tests.api.test_list import ship
@@ -22,6 +28,20 @@ def percentile_cont(values: list[float], fraction: float) -> float:
     lower = int(position)
     upper = min(lower + 1, len(ordered) - 1)
     return ordered[lower] + (ordered[upper] - ordered[lower]) * (position - lower)
+
+
+def assert_percentile(reported: float, times: list[float], fraction: float) -> None:
+    """Percentiles come from the rollups' histogram: exactly what the histogram gives
+    for these values, and within one bucket (10%) of the values either side of the
+    rank that PostgreSQL's percentile_cont interpolates between."""
+    counts = [0] * histogram.BUCKETS
+    for value in times:
+        counts[histogram.bucket_of(value)] += 1
+    assert reported == pytest.approx(histogram.percentile(counts, fraction))
+    ordered = sorted(times)
+    rank = fraction * (len(ordered) - 1)
+    below, above = ordered[math.floor(rank)], ordered[math.ceil(rank)]
+    assert below / histogram.GROWTH <= reported <= above * histogram.GROWTH
 
 
 @pytest.fixture
@@ -63,9 +83,7 @@ async def test_overview_matches_independent_figures(
     assert body["success_rate"] == pytest.approx(successes / 60)
     assert body["avg_execution_time_seconds"] == pytest.approx(sum(times) / len(times))
     for name, fraction in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99)):
-        assert body[f"{name}_execution_time_seconds"] == pytest.approx(
-            percentile_cont(times, fraction)
-        )
+        assert_percentile(body[f"{name}_execution_time_seconds"], times, fraction)
     assert {s["status"]: s["runs"] for s in body["by_status"]} == dict(Counter(statuses))
     environments = Counter(log["environment"] for log in known_logs)
     assert {e["environment"]: e["runs"] for e in body["by_environment"]} == dict(environments)
@@ -141,7 +159,7 @@ async def test_categories_match_independent_figures(
         assert stats["success_rate"] == pytest.approx(ok / len(mine))
         assert stats["share"] == pytest.approx(len(mine) / 60)
         assert stats["avg_execution_time_seconds"] == pytest.approx(sum(times) / len(times))
-        assert stats["p95_execution_time_seconds"] == pytest.approx(percentile_cont(times, 0.95))
+        assert_percentile(stats["p95_execution_time_seconds"], times, 0.95)
 
 
 async def test_empty_range(client: httpx.AsyncClient) -> None:
@@ -177,3 +195,61 @@ async def test_bad_range_is_422(
     response = await client.get(path, params=params, headers=auth(TENANT_A_KEY))
     assert response.status_code == 422, response.text
     assert field in [e["field"] for e in response.json()["errors"]]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/metrics/overview", "/api/v1/metrics/categories"])
+@pytest.mark.parametrize("days", [1, 7])
+async def test_figures_are_the_same_before_and_after_folding(
+    app: FastAPI, client: httpx.AsyncClient, known_logs: list[dict[str, Any]], path: str, days: int
+) -> None:
+    end = datetime.now(UTC).replace(microsecond=0)
+    params = {"from": (end - timedelta(days=days)).isoformat(), "to": end.isoformat()}
+    pending = (await client.get(path, params=params, headers=auth(TENANT_A_KEY))).json()
+    state: AppState = app.state.central_logger
+    assert await fold_rollups(state.engine) == pytest.approx(len(known_logs), abs=len(known_logs))
+    folded = (await client.get(path, params=params, headers=auth(TENANT_A_KEY))).json()
+    # Equal but for the order in which floating-point sums were added up.
+    assert rounded(folded) == rounded(pending)
+    assert folded["total_runs"] > 0
+
+
+def rounded(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, 9)
+    if isinstance(value, dict):
+        return {k: rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [rounded(v) for v in value]
+    return value
+
+
+async def test_sql_and_python_agree_on_buckets(app: FastAPI) -> None:
+    values = [0, 0.001, 0.0099, 0.01, 0.011, 0.5, 1, 1.1, 2.5, 59.9, 3600, 1e6]
+    state: AppState = app.state.central_logger
+    async with state.engine.connect() as conn:
+        for value in values:
+            statement = text(f"SELECT {histogram.bucket_sql('CAST(:v AS float8)')}")
+            assert (
+                await conn.execute(statement, {"v": value})
+            ).scalar_one() == histogram.bucket_of(value)
+
+
+def test_ranges_split_into_days_hours_and_raw_edges() -> None:
+    start = datetime(2026, 11, 1, 10, 30, tzinfo=UTC)
+    end = datetime(2026, 11, 5, 2, 15, tzinfo=UTC)
+    segments = split_range(start, end, whole_days=True)
+    hour = timedelta(hours=1)
+    assert segments.raw == [(start, start.replace(minute=0) + hour), (end.replace(minute=0), end)]
+    assert segments.daily == (datetime(2026, 11, 2, tzinfo=UTC), datetime(2026, 11, 5, tzinfo=UTC))
+    assert segments.hourly == [
+        (datetime(2026, 11, 1, 11, tzinfo=UTC), datetime(2026, 11, 2, tzinfo=UTC)),
+        (datetime(2026, 11, 5, tzinfo=UTC), datetime(2026, 11, 5, 2, tzinfo=UTC)),
+    ]
+    assert segments.pending == (
+        datetime(2026, 11, 1, 11, tzinfo=UTC),
+        datetime(2026, 11, 5, 2, tzinfo=UTC),
+    )
+    assert split_range(start, end, whole_days=False).daily is None
+    inside_an_hour = split_range(start, start + timedelta(minutes=10), whole_days=True)
+    assert inside_an_hour.raw == [(start, start + timedelta(minutes=10))]
+    assert inside_an_hour.pending is None

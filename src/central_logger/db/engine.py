@@ -27,7 +27,13 @@ def create_engine(settings: Settings, database_url: str) -> AsyncEngine:
         json_deserializer=orjson.loads,
         connect_args={
             "connect_timeout": 5,
-            "options": f"-c statement_timeout={settings.db_statement_timeout_ms}",
+            # Acting as DB_ROLE from the first statement on: a role that does not bypass
+            # row-level security, set at connection start so it costs no round trip.
+            "options": f"-c statement_timeout={settings.db_statement_timeout_ms}"
+            + (f" -c role={settings.db_role}" if settings.db_role else ""),
             "application_name": settings.service_name,
+            # Prepare a statement from its second use on a connection (psycopg's default
+            # is the sixth): the metrics statements are long to plan and often repeated.
+            "prepare_threshold": 1,
         },
     )

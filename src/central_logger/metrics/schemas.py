@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from central_logger.http.query import QueryText
+from central_logger.http.query import QueryText, UtcDateTime
 
 
 class RangeParams(BaseModel):
@@ -16,8 +16,8 @@ class RangeParams(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     days: Annotated[int, Field(ge=1, le=366)] | None = None
-    from_: AwareDatetime | None = Field(None, alias="from")
-    to: AwareDatetime | None = None
+    from_: UtcDateTime | None = Field(None, alias="from")
+    to: UtcDateTime | None = None
     environment: QueryText | None = None
     client_id: QueryText | None = Field(None, description="Admin keys only: one tenant")
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from central_logger.auth.tenancy import Tenancy
+from central_logger.db.tenancy import state_tenant
 from central_logger.http.problems import FieldError, validation_problem
 from central_logger.metrics import repository
-from central_logger.metrics.repository import MetricsQuery
+from central_logger.metrics.histogram import percentile
+from central_logger.metrics.repository import MetricsQuery, Segments
 from central_logger.metrics.schemas import (
     Categories,
     CategoryStats,
@@ -20,6 +25,10 @@ from central_logger.metrics.schemas import (
     StatusCount,
 )
 
+logger = logging.getLogger(__name__)
+
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
 DEFAULT_DAYS = 7
 MAX_RANGE = timedelta(days=366)
 # Ranges up to this long get an hourly series; longer ones a daily one.
@@ -44,53 +53,58 @@ def resolve_range(params: RangeParams, *, now: datetime | None = None) -> tuple[
 
 def _floor(moment: datetime, bucket: timedelta) -> datetime:
     moment = moment.astimezone(UTC)
-    if bucket == timedelta(hours=1):
+    if bucket == HOUR:
         return moment.replace(minute=0, second=0, microsecond=0)
     return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _ceil(moment: datetime, bucket: timedelta) -> datetime:
+    floored = _floor(moment, bucket)
+    return floored if floored == moment else floored + bucket
+
+
+def split_range(start: datetime, end: datetime, *, whole_days: bool) -> Segments:
+    """Whole days from the daily rollup (when allowed), whole hours from the hourly
+    one, pending deltas for every whole hour, raw rows for the partial hours."""
+    first_hour, last_hour = _ceil(start, HOUR), _floor(end, HOUR)
+    if first_hour >= last_hour:
+        return Segments(raw=[(start, end)])
+    raw = [span for span in ((start, first_hour), (last_hour, end)) if span[0] < span[1]]
+    first_day, last_day = _ceil(first_hour, DAY), _floor(last_hour, DAY)
+    if whole_days and first_day < last_day:
+        hourly = [s for s in ((first_hour, first_day), (last_day, last_hour)) if s[0] < s[1]]
+        return Segments(raw, hourly, (first_day, last_day), (first_hour, last_hour))
+    return Segments(raw, [(first_hour, last_hour)], None, (first_hour, last_hour))
 
 
 def _rate(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
+def _average(time_sum: float | None, time_count: int | None) -> float | None:
+    return float(time_sum) / time_count if time_count and time_sum is not None else None
+
+
 async def overview(conn: AsyncConnection, *, tenancy: Tenancy, params: RangeParams) -> Overview:
     start, end = resolve_range(params)
-    bucket = timedelta(hours=1) if end - start <= HOURLY_UP_TO else timedelta(days=1)
+    bucket = HOUR if end - start <= HOURLY_UP_TO else DAY
     # Buckets are aligned to whole UTC hours or days, so series from different ranges agree.
     origin = _floor(start, bucket)
-    query = MetricsQuery(tenancy.client_id, start, end, params.environment)
-    rows = await repository.select_overview_groups(conn, query=query, bucket=bucket, origin=origin)
-    percentiles = (await repository.select_percentiles(conn, query=query))["percentiles"] or [
-        None,
-        None,
-        None,
-    ]
+    query = MetricsQuery(
+        tenancy.client_id, split_range(start, end, whole_days=bucket == DAY), params.environment
+    )
+    rows = await repository.select_overview(conn, query=query, bucket=bucket, origin=origin)
 
-    total = next((r for r in rows if r["grouping_set"] == "total"), None)
-    runs = int(total["runs"]) if total else 0
-    failed = int(total["failed_runs"]) if total else 0
-    by_status = sorted(
-        (
-            StatusCount(status=r["status"], runs=r["runs"])
-            for r in rows
-            if r["grouping_set"] == "status"
-        ),
-        key=lambda s: (-s.runs, s.status),
-    )
-    by_environment = sorted(
-        (
-            EnvironmentCount(
-                environment=r["environment"], runs=r["runs"], failed_runs=r["failed_runs"]
-            )
-            for r in rows
-            if r["grouping_set"] == "environment"
-        ),
-        key=lambda e: (-e.runs, e.environment),
-    )
+    def of(grouping_set: str) -> list[RowMapping]:
+        return [r for r in rows if r["grouping_set"] == grouping_set]
+
+    total = next(iter(of("total")), None)
+    runs = int(total["runs"] or 0) if total else 0
+    failed = int(total["failed_runs"] or 0) if total else 0
+    histogram = next(iter(of("histogram")))["histogram"]
     counted = {
         _floor(r["bucket_start"], bucket): (int(r["runs"]), int(r["failed_runs"]))
-        for r in rows
-        if r["grouping_set"] == "series"
+        for r in of("series")
     }
     series = []
     moment = origin
@@ -106,22 +120,36 @@ async def overview(conn: AsyncConnection, *, tenancy: Tenancy, params: RangePara
         successful_runs=runs - failed,
         failed_runs=failed,
         success_rate=_rate(runs - failed, runs),
-        avg_execution_time_seconds=total["avg_time"] if total else None,
-        p50_execution_time_seconds=percentiles[0],
-        p95_execution_time_seconds=percentiles[1],
-        p99_execution_time_seconds=percentiles[2],
-        by_status=by_status,
-        by_environment=by_environment,
-        bucket="hour" if bucket == timedelta(hours=1) else "day",
+        avg_execution_time_seconds=_average(total["time_sum"], total["time_count"])
+        if total
+        else None,
+        p50_execution_time_seconds=percentile(histogram, 0.5),
+        p95_execution_time_seconds=percentile(histogram, 0.95),
+        p99_execution_time_seconds=percentile(histogram, 0.99),
+        by_status=sorted(
+            (StatusCount(status=r["status"], runs=r["runs"]) for r in of("status")),
+            key=lambda s: (-s.runs, s.status),
+        ),
+        by_environment=sorted(
+            (
+                EnvironmentCount(
+                    environment=r["environment"], runs=r["runs"], failed_runs=r["failed_runs"]
+                )
+                for r in of("environment")
+            ),
+            key=lambda e: (-e.runs, e.environment),
+        ),
+        bucket="hour" if bucket == HOUR else "day",
         series=series,
     )
 
 
 async def categories(conn: AsyncConnection, *, tenancy: Tenancy, params: RangeParams) -> Categories:
     start, end = resolve_range(params)
-    rows = await repository.select_categories(
-        conn, query=MetricsQuery(tenancy.client_id, start, end, params.environment)
+    query = MetricsQuery(
+        tenancy.client_id, split_range(start, end, whole_days=True), params.environment
     )
+    rows = await repository.select_categories(conn, query=query)
     total = sum(int(r["runs"]) for r in rows)
     return Categories(
         from_=start,
@@ -134,10 +162,26 @@ async def categories(conn: AsyncConnection, *, tenancy: Tenancy, params: RangePa
                 successful_runs=r["successful_runs"],
                 failed_runs=r["runs"] - r["successful_runs"],
                 success_rate=r["successful_runs"] / r["runs"],
-                avg_execution_time_seconds=r["avg_time"],
-                p95_execution_time_seconds=r["p95_time"],
+                avg_execution_time_seconds=_average(r["time_sum"], r["time_count"]),
+                p95_execution_time_seconds=percentile(r["histogram"], 0.95),
                 share=r["runs"] / total,
             )
             for r in rows
         ],
     )
+
+
+async def fold_rollups(engine: AsyncEngine) -> int | None:
+    """Fold pending deltas; None when another process holds the fold."""
+    async with engine.begin() as conn:
+        await state_tenant(conn, None)  # folding spans every tenant
+        return await repository.fold_pending_rollups(conn)
+
+
+async def run_rollup_folder(engine: AsyncEngine, *, interval_seconds: float) -> None:
+    while True:
+        await asyncio.sleep(interval_seconds)
+        try:
+            await fold_rollups(engine)
+        except Exception as exc:  # the database may be down; metrics stay exact meanwhile
+            logger.warning("could not fold metric rollups: %s", type(exc).__name__)

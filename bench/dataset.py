@@ -1,0 +1,43 @@
+"""The benchmark's data: 20 clients, 3 environments, 12 categories, a mix of statuses,
+executed_at over 30 days, metrics, and a ~1 KB payload holding a 5-step trace (the
+demo's realistic sample logs)."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from central_logger.demo import sample_log
+from central_logger.logs.repository import LogRow
+from central_logger.logs.validation import to_row
+
+
+def client_ids(count: int) -> list[str]:
+    return [f"bench_client_{i:02d}" for i in range(count)]
+
+
+def sample_logs(seed: int, count: int, *, days: int, with_ids: bool = True) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    now = datetime.now(UTC)
+    logs = []
+    for _ in range(count):
+        log = sample_log(
+            rng,
+            executed_at=now - timedelta(seconds=rng.uniform(60, days * 86400)),
+            version=rng.choice(("1.3.0", "1.4.0", "1.4.1")),
+        )
+        if not with_ids:
+            del log["id"]
+        logs.append(log)
+    return logs
+
+
+def sample_rows(seed: int, count: int, *, days: int) -> list[LogRow]:
+    """Validated the way the API validates them."""
+    rows = []
+    for log in sample_logs(seed, count, days=days):
+        row = to_row(log, check_nul=False, max_future=timedelta(hours=1))
+        assert isinstance(row, LogRow), row
+        rows.append(row)
+    return rows

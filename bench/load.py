@@ -1,0 +1,147 @@
+"""Drives the real service over HTTP from this separate process: an async client for
+varied requests, wrk for fixed ones."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import psutil
+
+
+@dataclass
+class Latency:
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+
+
+def percentiles(samples_ms: list[float]) -> Latency:
+    ordered = sorted(samples_ms)
+
+    def at(fraction: float) -> float:
+        return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+    return Latency(at(0.5), at(0.95), at(0.99))
+
+
+async def sequential_latency(
+    base: str, path: str, key: str, params: dict[str, Any], *, requests: int = 100
+) -> Latency:
+    """One request at a time: what a dashboard user waits for."""
+    async with httpx.AsyncClient(base_url=base, headers={"X-API-Key": key}, timeout=30) as http:
+        for _ in range(5):  # warm the connection and the caches
+            (await http.get(path, params=params)).raise_for_status()
+        samples = []
+        for _ in range(requests):
+            started = time.perf_counter()
+            response = await http.get(path, params=params)
+            samples.append((time.perf_counter() - started) * 1000)
+            response.raise_for_status()
+    return percentiles(samples)
+
+
+async def batch_ingestion(
+    base: str,
+    keys: list[str],
+    bodies: list[bytes],
+    *,
+    seconds: float,
+    concurrency: int,
+    on_tick: Any = None,
+) -> dict[str, float]:
+    """Logs per second accepted (2xx, committed) with `concurrency` senders of 1000-log batches."""
+    accepted = 0
+    errors = 0
+    deadline = time.perf_counter() + seconds
+
+    async def sender(worker: int) -> None:
+        nonlocal accepted, errors
+        async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+            i = worker
+            while time.perf_counter() < deadline:
+                response = await http.post(
+                    "/api/v1/logs/batch",
+                    content=bodies[i % len(bodies)],
+                    headers={"X-API-Key": keys[i % len(keys)], "Content-Type": "application/json"},
+                )
+                if response.status_code == 200:
+                    accepted += response.json()["accepted"]
+                else:
+                    errors += 1
+                i += concurrency
+
+    async def ticker() -> None:
+        while time.perf_counter() < deadline and on_tick is not None:
+            on_tick()
+            await asyncio.sleep(1)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(sender(w) for w in range(concurrency)), ticker())
+    elapsed = time.perf_counter() - started
+    return {
+        "logs_per_second": accepted / elapsed,
+        "accepted": accepted,
+        "errors": errors,
+        "seconds": elapsed,
+    }
+
+
+_LUA_POST = """
+wrk.method = "POST"
+wrk.body = [[{body}]]
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["X-API-Key"] = "{key}"
+"""
+
+
+def _parse_wrk(output: str) -> dict[str, float]:
+    def duration_ms(text: str) -> float:
+        value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    figures = {
+        "requests_per_second": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    }  # type: ignore[union-attr]
+    for label in ("50", "90", "99"):
+        match = re.search(rf"^\s+{label}%\s+(\S+)", output, re.MULTILINE)
+        if match:
+            figures[f"p{label}_ms"] = duration_ms(match.group(1))
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    figures["non_2xx"] = float(non_2xx.group(1)) if non_2xx else 0.0
+    return figures
+
+
+def wrk(
+    url: str,
+    *,
+    connections: int,
+    seconds: int,
+    post_body: dict[str, Any] | None = None,
+    key: str = "",
+) -> dict[str, float]:
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    with tempfile.TemporaryDirectory() as scratch:
+        if post_body is not None:
+            script = Path(scratch) / "post.lua"
+            script.write_text(_LUA_POST.format(body=orjson.dumps(post_body).decode(), key=key))
+            command[1:1] = ["-s", str(script)]
+        output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return _parse_wrk(output)
+
+
+def worker_rss_mb(server_pid: int) -> list[float]:
+    """Resident memory of each uvicorn worker (the server's child processes)."""
+    try:
+        children = psutil.Process(server_pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+    return [c.memory_info().rss / 2**20 for c in children if "python" in c.name().lower()]

@@ -1,0 +1,529 @@
+"""`make bench` / `make bench-full`: the service against the limits of this machine.
+
+    .venv/bin/python -m bench.perf --logs 1000000            # make bench
+    .venv/bin/python -m bench.perf --checkpoints 1000000,5000000 --soak-seconds 600
+
+Loads the data set through the service's own insert path, measures query and metrics
+latency at each checkpoint, then drives ingestion over HTTP against `central-logger
+serve --workers N` with COPY and /health as the limits measured in the same run.
+Prints a table and writes the figures as JSON under bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import platform
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import psycopg
+from psycopg import sql
+
+from bench import limits
+from bench.dataset import client_ids, sample_logs, sample_rows
+from bench.load import batch_ingestion, sequential_latency, worker_rss_mb, wrk
+from central_logger.db.embedded import start_embedded
+from central_logger.db.engine import create_engine
+from central_logger.db.migrate import upgrade_to_head
+from central_logger.db.tenancy import state_tenant
+from central_logger.logs.repository import insert_rows
+from central_logger.metrics.histogram import GROWTH
+from central_logger.settings import Settings
+
+RESULTS = Path(__file__).parent / "results"
+ADMIN_KEY = "bench_admin_" + secrets.token_hex(8)
+
+
+def tenant_key(client_id: str) -> str:
+    return f"bench_key_{client_id}"
+
+
+def prepare_database(url: str | None) -> str:
+    name = "central_logger_bench"
+    if url is None:
+        scratch = Path(tempfile.mkdtemp(prefix="central-logger-bench-"))
+        scratch.chmod(0o755)
+        url = start_embedded(scratch / "pgdata", database="postgres", throwaway=True)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        server_version = conn.execute("SHOW server_version").fetchone()
+    info = psycopg.conninfo.conninfo_to_dict(url)
+    info["dbname"] = name
+    bench_url = psycopg.conninfo.make_conninfo(**info)  # type: ignore[arg-type]
+    if bench_url.startswith("postgresql://") is False:
+        bench_url = _as_url(info)
+    upgrade_to_head(bench_url)
+    print(f"database: PostgreSQL {server_version[0] if server_version else '?'}", flush=True)
+    return bench_url
+
+
+def _as_url(info: dict[str, Any]) -> str:
+    host = info.get("host", "")
+    user = info.get("user", "postgres")
+    if str(host).startswith("/"):
+        return f"postgresql://{user}@/{info['dbname']}?host={host}"
+    port = f":{info['port']}" if info.get("port") else ""
+    return f"postgresql://{user}@{host}{port}/{info['dbname']}"
+
+
+def _load_part(args: tuple[str, list[str], int, int, int]) -> int:
+    url, clients, seed, count, days = args
+
+    async def run() -> int:
+        engine = create_engine(Settings(_env_file=None), url)  # type: ignore[call-arg]
+        stored = 0
+        try:
+            for batch, start in enumerate(range(0, count, 1000)):
+                rows = sample_rows(seed * 1_000_003 + batch, min(1000, count - start), days=days)
+                client_id = clients[batch % len(clients)]
+                async with engine.begin() as conn:
+                    await state_tenant(conn, client_id)
+                    stored += len(await insert_rows(conn, client_id=client_id, rows=rows))
+        finally:
+            await engine.dispose()
+        return stored
+
+    return asyncio.run(run())
+
+
+def load(url: str, *, clients: list[str], count: int, days: int, seed: int) -> float:
+    started = time.perf_counter()
+    streams = 2
+    with multiprocessing.Pool(streams) as pool:
+        stored = sum(
+            pool.map(
+                _load_part,
+                [
+                    (url, clients[i::streams], seed + i, count // streams, days)
+                    for i in range(streams)
+                ],
+            )
+        )
+    rate = stored / (time.perf_counter() - started)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT workflow_log_rollup_fold()")
+        conn.execute("VACUUM (ANALYZE) workflow_logs")
+    return rate
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_service(
+    url: str, clients: list[str], workers: int
+) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "API_KEYS": json.dumps({tenant_key(c): c for c in clients}),
+        "ADMIN_API_KEYS": json.dumps([ADMIN_KEY]),
+        "LOG_LEVEL": "warning",
+        "ENVIRONMENT": "production",
+        # Rate limits (when configured) must not be what this measures.
+        "RATE_LIMIT_ENABLED": "false",
+    }
+    executable = str(Path(sys.executable).parent / "central-logger")
+    process = subprocess.Popen(
+        [executable, "serve", "--port", str(port), "--workers", str(workers)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                return process, base
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    process.kill()
+    raise SystemExit("the service did not start")
+
+
+async def query_latencies(base: str, url: str, client: str) -> dict[str, Any]:
+    key = tenant_key(client)
+    figures: dict[str, Any] = {}
+    figures["logs_first_page"] = await sequential_latency(
+        base, "/api/v1/logs", key, {"page_size": 50}
+    )
+    figures["logs_filtered_page"] = await sequential_latency(
+        base,
+        "/api/v1/logs",
+        key,
+        {"page_size": 50, "status": "FAILED", "environment": "production"},
+    )
+    # 100k rows deep: across all clients with the admin key (one client may hold fewer).
+    cursor = None
+    async with httpx.AsyncClient(
+        base_url=base, headers={"X-API-Key": ADMIN_KEY}, timeout=60
+    ) as http:
+        for _ in range(200):
+            page = (
+                await http.get(
+                    "/api/v1/logs",
+                    params={"page_size": 500, **({"cursor": cursor} if cursor else {})},
+                )
+            ).json()
+            cursor = page["next_cursor"]
+    figures["logs_cursor_100k_deep"] = await sequential_latency(
+        base, "/api/v1/logs", ADMIN_KEY, {"page_size": 50, "cursor": cursor}
+    )
+    figures["logs_offset_100k_deep"] = await sequential_latency(
+        base, "/api/v1/logs", ADMIN_KEY, {"page_size": 50, "page": 2001}, requests=10
+    )
+
+    now = datetime.now(UTC)
+    for days in (7, 30):
+        start = now - timedelta(days=days)
+        for endpoint, statements in (
+            ("overview", limits.NAIVE_OVERVIEW),
+            ("categories", limits.NAIVE_CATEGORIES),
+        ):
+            params = {"from": start.isoformat(), "to": now.isoformat()}
+            latency = await sequential_latency(base, f"/api/v1/metrics/{endpoint}", key, params)
+            naive_rows, naive_timing = limits.naive(
+                url, statements, client_id=client, start=start, end=now
+            )
+            async with httpx.AsyncClient(base_url=base, headers={"X-API-Key": key}) as http:
+                body = (await http.get(f"/api/v1/metrics/{endpoint}", params=params)).json()
+            figures[f"{endpoint}_{days}d"] = {
+                "latency": latency,
+                "naive": naive_timing,
+                "agreement": _agreement(endpoint, body, naive_rows),
+            }
+    return figures
+
+
+def _relative_error(reported: float | None, exact: float | None) -> float | None:
+    if reported is None or exact is None or exact == 0:
+        return None
+    return abs(reported - exact) / exact
+
+
+def _agreement(
+    endpoint: str, body: dict[str, Any], naive_rows: list[list[tuple[Any, ...]]]
+) -> dict[str, Any]:
+    if endpoint == "overview":
+        runs, failed, _avg, exact_percentiles = naive_rows[0][0]
+        by_status = {status: count for status, count in naive_rows[1]}
+        return {
+            "counts_equal": body["total_runs"] == runs
+            and body["failed_runs"] == failed
+            and {s["status"]: s["runs"] for s in body["by_status"]} == by_status,
+            "p50_error": _relative_error(body["p50_execution_time_seconds"], exact_percentiles[0]),
+            "p95_error": _relative_error(body["p95_execution_time_seconds"], exact_percentiles[1]),
+            "p99_error": _relative_error(body["p99_execution_time_seconds"], exact_percentiles[2]),
+        }
+    exact = {row[0]: row for row in naive_rows[0]}
+    errors = [
+        _relative_error(c["p95_execution_time_seconds"], exact[c["category"]][4])
+        for c in body["categories"]
+    ]
+    return {
+        "counts_equal": all(
+            c["runs"] == exact[c["category"]][1] and c["successful_runs"] == exact[c["category"]][2]
+            for c in body["categories"]
+        )
+        and len(exact) == len(body["categories"]),
+        "p95_error_max": max((e for e in errors if e is not None), default=None),
+    }
+
+
+async def freshness(base: str, client: str) -> float:
+    """Seconds from a log's 2xx until the overview counts it."""
+    key = {"X-API-Key": tenant_key(client)}
+    async with httpx.AsyncClient(base_url=base, headers=key, timeout=10) as http:
+        before = (await http.get("/api/v1/metrics/overview", params={"days": 1})).json()[
+            "total_runs"
+        ]
+        log = {
+            "environment": "production",
+            "executed_at": datetime.now(UTC).isoformat(),
+            "status": "SUCCESS",
+        }
+        (await http.post("/api/v1/logs", json=log)).raise_for_status()
+        acknowledged = time.perf_counter()
+        while time.perf_counter() - acknowledged < 30:
+            now = (await http.get("/api/v1/metrics/overview", params={"days": 1})).json()[
+                "total_runs"
+            ]
+            if now > before:
+                return time.perf_counter() - acknowledged
+            await asyncio.sleep(0.05)
+    return float("inf")
+
+
+def storage(url: str) -> dict[str, Any]:
+    with psycopg.connect(url) as conn:
+        rows, heap, toast, indexes = conn.execute(
+            """SELECT (SELECT count(*) FROM workflow_logs), pg_relation_size('workflow_logs'),
+                      pg_table_size('workflow_logs') - pg_relation_size('workflow_logs'),
+                      pg_indexes_size('workflow_logs')"""
+        ).fetchone()  # type: ignore[misc]
+        rollups = conn.execute(
+            "SELECT sum(pg_total_relation_size(c)) FROM unnest(ARRAY['workflow_log_rollup_hourly', "
+            "'workflow_log_rollup_daily', 'workflow_log_rollup_pending']::regclass[]) c"
+        ).fetchone()
+        compression = conn.execute(
+            "SELECT pg_column_compression(payload) FROM workflow_logs "
+            "WHERE pg_column_compression(payload) IS NOT NULL LIMIT 1"
+        ).fetchone()
+    return {
+        "rows": rows,
+        "bytes_per_log": (heap + toast + indexes) / rows,
+        "heap_bytes_per_log": heap / rows,
+        "toast_bytes_per_log": toast / rows,
+        "index_bytes_per_log": indexes / rows,
+        "rollup_bytes_total": int(rollups[0] or 0) if rollups else 0,
+        "payload_compression": compression[0]
+        if compression
+        else "none (payloads stored inline uncompressed)",
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(
+        orjson.dumps(value, default=lambda o: o.__dict__, option=orjson.OPT_NON_STR_KEYS)
+    )
+
+
+def report(figures: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    rows: list[tuple[str, str, str, str, str]] = []
+    ingest = figures["ingestion"]
+    ratio = ingest["batch"]["logs_per_second"] / ingest["copy_rows_per_second"]
+    rows.append(
+        (
+            "batch ingestion, 1000-log batches (logs/s)",
+            f"{ingest['batch']['logs_per_second']:.0f}",
+            ">= 40% of COPY",
+            f"COPY {ingest['copy_rows_per_second']:.0f}",
+            f"{ratio:.0%}",
+        )
+    )
+    single, health = ingest["single"], ingest["health"]
+    rows.append(
+        (
+            "single-log ingestion, 64 clients (req/s)",
+            f"{single['requests_per_second']:.0f}",
+            ">= 50% of /health",
+            f"/health {health['requests_per_second']:.0f}",
+            f"{single['requests_per_second'] / health['requests_per_second']:.0%}",
+        )
+    )
+    rows.append(
+        (
+            "single-log ingestion p99 (ms)",
+            f"{single.get('p99_ms', float('nan')):.1f}",
+            "<= 50 ms",
+            "-",
+            "-",
+        )
+    )
+    for checkpoint, queries in figures["queries"].items():
+        for name in (
+            "logs_first_page",
+            "logs_filtered_page",
+            "logs_cursor_100k_deep",
+            "logs_offset_100k_deep",
+        ):
+            latency = queries[name]
+            rows.append(
+                (
+                    f"{name} p95 (ms) at {checkpoint} logs",
+                    f"{latency.p95_ms:.1f}",
+                    "<= 10 ms" if "offset" not in name else "(for contrast)",
+                    "-",
+                    "-",
+                )
+            )
+        for metric in ("overview_7d", "overview_30d", "categories_7d", "categories_30d"):
+            entry = queries[metric]
+            speedup = entry["naive"]["p50_ms"] / entry["latency"].p50_ms
+            rows.append(
+                (
+                    f"{metric} p95 (ms) at {checkpoint} logs",
+                    f"{entry['latency'].p95_ms:.1f}",
+                    "<= 20 ms, >= 10x naive",
+                    f"naive p50 {entry['naive']['p50_ms']:.1f}",
+                    f"{speedup:.1f}x; counts equal: {entry['agreement']['counts_equal']}",
+                )
+            )
+    rows.append(
+        ("metrics freshness (s)", f"{figures['freshness_seconds']:.2f}", "<= 5 s", "-", "-")
+    )
+    rss = figures["rss_mb"]
+    rows.append(
+        (
+            "RSS per worker (MB), start -> end of ingestion",
+            f"{rss['first']:.0f} -> {rss['last']:.0f} (max {rss['max']:.0f})",
+            "<= 300 MB, flat",
+            "-",
+            "-",
+        )
+    )
+    st = figures["storage"]
+    rows.append(
+        (
+            "bytes per log (heap+TOAST+indexes)",
+            f"{st['bytes_per_log']:.0f}",
+            "reported",
+            f"heap {st['heap_bytes_per_log']:.0f}, toast {st['toast_bytes_per_log']:.0f}, "
+            f"index {st['index_bytes_per_log']:.0f}",
+            st["payload_compression"],
+        )
+    )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--logs", type=int, default=1_000_000, help="logs to load (one checkpoint)")
+    parser.add_argument(
+        "--checkpoints", default="", help="comma-separated sizes to measure queries at"
+    )
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--phase-seconds", type=int, default=15)
+    parser.add_argument(
+        "--soak-seconds", type=int, default=0, help="sustained ingestion for the RSS figure"
+    )
+    parser.add_argument("--copy-rows", type=int, default=200_000)
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing: apt-get install wrk (make bench installs it)")
+
+    checkpoints = [int(c) for c in args.checkpoints.split(",") if c] or [args.logs]
+    url = prepare_database(args.database_url)
+    clients = client_ids(args.clients)
+    figures: dict[str, Any] = {
+        "machine": {"cores": os.cpu_count(), "python": platform.python_version()}
+    }
+    with psycopg.connect(url) as conn:
+        figures["machine"]["postgresql"] = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
+    figures["queries"] = {}
+    loaded = 0
+    process, base = None, ""
+    try:
+        for number, checkpoint in enumerate(checkpoints):
+            print(f"loading {checkpoint - loaded} logs ...", flush=True)
+            figures.setdefault("load_rows_per_second", []).append(
+                load(
+                    url,
+                    clients=clients,
+                    count=checkpoint - loaded,
+                    days=args.days,
+                    seed=number * 10,
+                )
+            )
+            loaded = checkpoint
+            if process is None:
+                process, base = start_service(url, clients, args.workers)
+            print(f"measuring queries at {checkpoint} logs ...", flush=True)
+            figures["queries"][checkpoint] = asyncio.run(query_latencies(base, url, clients[0]))
+        assert process is not None
+
+        print("measuring the COPY limit ...", flush=True)
+        copy_rate = limits.copy_rate(url, rows=args.copy_rows)
+        bodies = [
+            orjson.dumps({"logs": sample_logs(7000 + i, 1000, days=args.days, with_ids=False)})
+            for i in range(20)
+        ]
+        keys = [tenant_key(c) for c in clients]
+        rss: list[float] = []
+
+        def sample_rss() -> None:
+            rss.extend(worker_rss_mb(process.pid))
+
+        print("measuring batch ingestion over HTTP ...", flush=True)
+        batch = asyncio.run(
+            batch_ingestion(
+                base, keys, bodies, seconds=args.phase_seconds, concurrency=4, on_tick=sample_rss
+            )
+        )
+        print("measuring single-log ingestion and /health with wrk ...", flush=True)
+        one_log = sample_logs(9, 1, days=1, with_ids=False)[0]
+        single = wrk(
+            f"{base}/api/v1/logs",
+            connections=64,
+            seconds=args.phase_seconds,
+            post_body=one_log,
+            key=keys[1],
+        )
+        health = wrk(f"{base}/health", connections=64, seconds=args.phase_seconds)
+        figures["ingestion"] = {
+            "copy_rows_per_second": copy_rate,
+            "batch": batch,
+            "single": single,
+            "health": health,
+        }
+        if args.soak_seconds:
+            print(f"soaking for {args.soak_seconds} s ...", flush=True)
+            soak_rss: list[list[float]] = []
+            asyncio.run(
+                batch_ingestion(
+                    base,
+                    keys,
+                    bodies,
+                    seconds=args.soak_seconds,
+                    concurrency=2,
+                    on_tick=lambda: soak_rss.append(worker_rss_mb(process.pid)),
+                )
+            )
+            figures["soak_rss_mb"] = soak_rss
+            rss = [max(s) for s in soak_rss if s]
+        figures["rss_mb"] = (
+            {"first": rss[0], "last": rss[-1], "max": max(rss)}
+            if rss
+            else {"first": 0, "last": 0, "max": 0}
+        )
+        figures["freshness_seconds"] = asyncio.run(freshness(base, clients[2]))
+        figures["storage"] = storage(url)
+    finally:
+        if process is not None:
+            process.terminate()
+            process.wait(30)
+
+    table = report(figures)
+    width = max(len(r[0]) for r in table)
+    machine = figures["machine"]
+    print(
+        f"\nCentral Logger benchmark ({machine['cores']} cores, "
+        f"PostgreSQL {machine['postgresql']}, histogram growth {GROWTH})"
+    )
+    print(f"{'what':<{width}} | figure | target | limit | ratio")
+    for row in table:
+        print(f"{row[0]:<{width}} | {row[1]} | {row[2]} | {row[3]} | {row[4]}")
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"perf-{checkpoints[-1]}.json"
+    out.write_text(json.dumps(_jsonable(figures), indent=2, default=str))
+    print(f"\nfigures: {out}")
+
+
+if __name__ == "__main__":
+    main()
