@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -15,8 +16,10 @@ import typer
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from central_logger.audit import service as audit_service
+from central_logger.audit.schemas import AuditKind, AuditQuery
 from central_logger.auth import service as keys_service
-from central_logger.auth.keys import hash_key
+from central_logger.auth.keys import display_prefix, hash_key
 from central_logger.auth.repository import select_active_key_by_hash
 from central_logger.auth.schemas import Scope
 from central_logger.db.embedded import release_embedded
@@ -31,10 +34,14 @@ app = typer.Typer(
 )
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+audit_app = typer.Typer(help="Read the audit trail.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 
 T = TypeVar("T")
 
 DEV_CLIENT_ID = "demo"
+# Who the audit trail names for changes made from the command line.
+CLI_ACTOR = "cli"
 
 
 def _prepared_database(settings: Settings) -> str:
@@ -120,7 +127,12 @@ def serve(
     url = _prepared_database(settings)
     # Workers read the same settings; they must join this database, not start another.
     os.environ["DATABASE_URL"] = url
-    typer.echo(_banner(settings, _dev_key(settings, url), host, port))
+    key = _dev_key(settings, url)
+    if key in settings.api_keys and not settings.docs_enabled:
+        # A configured secret is never written to output that ends up in logs; the
+        # generated local development key (make run) is shown, being the point of it.
+        key = f"<your key from API_KEYS, e.g. {display_prefix(key)}>"
+    typer.echo(_banner(settings, key, host, port))
     # uvicorn ends by re-raising the signal that stopped it; exiting through Python
     # instead lets the embedded PostgreSQL stop with us.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -131,7 +143,9 @@ def serve(
             port=port,
             workers=workers,
             log_level=settings.log_level,
-            proxy_headers=False,
+            # X-Forwarded-For/-Proto are believed only from FORWARDED_ALLOW_IPS.
+            proxy_headers=settings.forwarded_allow_ips is not None,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
         )
     finally:
         release_embedded()
@@ -173,6 +187,7 @@ def keys_create(
             is_admin=admin,
             name=name,
             expires_at=expires_at,
+            actor=CLI_ACTOR,
         ),
     )
     typer.echo(created.key)
@@ -212,11 +227,69 @@ def keys_revoke(
     prefix: Annotated[str, typer.Argument(help="The key's prefix, e.g. cl_1a2b3c4d")],
 ) -> None:
     """Revoke a key; every process stops accepting it within KEY_CACHE_TTL_SECONDS."""
-    revoked = _in_transaction(Settings(), lambda conn: keys_service.revoke_key(conn, prefix=prefix))
+    revoked = _in_transaction(
+        Settings(), lambda conn: keys_service.revoke_key(conn, prefix=prefix, actor=CLI_ACTOR)
+    )
     if revoked is None:
         typer.echo(f"no active key with prefix {prefix}", err=True)
         raise typer.Exit(1)
     typer.echo(f"revoked {prefix} (client {revoked.client_id})")
+
+
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _parse_duration(text: str) -> timedelta:
+    value, unit = text[:-1], text[-1:].lower()
+    if unit not in _DURATION_UNITS or not value.isdigit():
+        raise typer.BadParameter("a duration like 90s, 30m, 24h or 7d")
+    return timedelta(seconds=int(value) * _DURATION_UNITS[unit])
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    prefix: Annotated[str, typer.Argument(help="The key's prefix, e.g. cl_1a2b3c4d")],
+    overlap: Annotated[
+        str, typer.Option(help="How long the old key keeps working: 90s, 30m, 24h, 7d")
+    ] = "24h",
+) -> None:
+    """Make a successor key; the old one keeps working for the overlap, then expires."""
+    window = _parse_duration(overlap)
+    rotated = _in_transaction(
+        Settings(),
+        lambda conn: keys_service.rotate_key(conn, prefix=prefix, overlap=window, actor=CLI_ACTOR),
+    )
+    if rotated is None:
+        typer.echo(f"no active key with prefix {prefix}", err=True)
+        raise typer.Exit(1)
+    new, old = rotated
+    typer.echo(new.key)
+    typer.echo(
+        f"prefix {new.prefix} replaces {prefix}, which expires at "
+        f"{old.expires_at.isoformat() if old.expires_at else '-'}"
+        " (store the key now: it is not shown again)",
+        err=True,
+    )
+
+
+@audit_app.command("list")
+def audit_list(
+    kind: Annotated[AuditKind | None, typer.Option(help="Only this kind")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+) -> None:
+    """The newest audit events first (key prefixes only, never keys)."""
+    page = _in_transaction(
+        Settings(),
+        lambda conn: audit_service.list_events(conn, query=AuditQuery(kind=kind, limit=limit)),
+    )
+    typer.echo(f"{'WHEN':<20} {'KIND':<12} {'COUNT':>6} {'ACTOR':<14} {'CLIENT':<16} DETAIL")
+    for event in page.items:
+        detail = json.dumps(event.detail, sort_keys=True) if event.detail else ""
+        typer.echo(
+            f"{event.occurred_at.strftime('%Y-%m-%d %H:%M:%S'):<20} {event.kind.value:<12} "
+            f"{event.count:>6} {event.actor or '-':<14} {event.client_id or '-':<16} "
+            f"{event.remote_addr or ''} {detail}"
+        )
 
 
 @app.command()
@@ -249,6 +322,49 @@ def demo(
 
     stored = asyncio.run(run())
     typer.echo(f"stored {stored} sample logs for {', '.join(clients)} over {days} days")
+
+
+@app.command()
+def ship(
+    files: Annotated[list[str], typer.Argument(help="JSONL files of logs, or - for stdin")],
+    url: Annotated[str, typer.Option(envvar="CENTRAL_LOGGER_URL")] = "http://localhost:8000",
+    api_key: Annotated[
+        str, typer.Option(envvar="CENTRAL_LOGGER_API_KEY", help="An ingest key")
+    ] = "",
+    rejected: Annotated[
+        Path, typer.Option(help="Where refused lines go, with their reasons")
+    ] = Path("rejected.jsonl"),
+    progress: Annotated[bool, typer.Option(help="Show a progress bar")] = True,
+) -> None:
+    """Backfill logs from newline-delimited JSON; exits 1 if any line was refused."""
+    if not api_key:
+        raise typer.BadParameter(
+            "pass --api-key or set CENTRAL_LOGGER_API_KEY", param_hint="--api-key"
+        )
+    try:
+        from central_logger.backfill import ship_files, write_rejected
+    except ImportError as exc:  # the shipper is its own package
+        raise typer.BadParameter(
+            f"needs the shipper: pip install ./clients/python ({exc})"
+        ) from exc
+    summary = ship_files(
+        files,
+        url=url,
+        api_key=api_key,
+        api_key_header=Settings().api_key_header,
+        show_progress=progress,
+    )
+    typer.echo(
+        f"{summary.lines} lines: {summary.accepted} accepted, {summary.duplicates} duplicate, "
+        f"{summary.rejected} rejected, {summary.dropped} dropped"
+    )
+    if summary.rejected_lines:
+        write_rejected(summary, rejected)
+        typer.echo(f"rejected lines and their reasons: {rejected}", err=True)
+    if not summary.flushed:
+        typer.echo("some logs could not be delivered before the timeout", err=True)
+    if not summary.ok:
+        raise typer.Exit(1)
 
 
 def main() -> None:  # pragma: no cover - console entry for `python -m central_logger`

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from central_logger.db.tenancy import state_tenant
 from central_logger.logs import service as logs_service
 
 ENVIRONMENTS = ("production", "staging", "development")
@@ -112,6 +113,7 @@ async def ship_demo_logs(
         ]
         for start in range(0, len(logs), 500):
             async with engine.begin() as conn:
+                await state_tenant(conn, client_id)
                 result = await logs_service.ingest_batch(
                     conn,
                     client_id=client_id,

@@ -6,10 +6,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 from fastapi import FastAPI
 
 from central_logger import __version__
+from central_logger.admin.router import router as admin_router
+from central_logger.audit.router import router as audit_router
+from central_logger.audit.service import AuditRecorder
 from central_logger.auth.router import router as auth_router
 from central_logger.auth.service import KeyStore
 from central_logger.db.embedded import release_embedded, start_embedded
@@ -17,11 +21,16 @@ from central_logger.db.engine import create_engine
 from central_logger.db.migrate import upgrade_to_head
 from central_logger.health.router import router as health_router
 from central_logger.http.dashboard import STATIC_DIR, DashboardFiles, dashboard_is_built
-from central_logger.http.problems import install_problem_handlers
+from central_logger.http.problems import PROBLEM_RESPONSES, install_problem_handlers
 from central_logger.http.responses import ORJSONResponse
+from central_logger.http.security import install_security
 from central_logger.http.state import AppState
 from central_logger.logs.router import router as logs_router
 from central_logger.metrics.router import router as metrics_router
+from central_logger.metrics.service import run_rollup_folder
+from central_logger.otlp.router import router as otlp_router
+from central_logger.otlp.service import run_span_purger
+from central_logger.ratelimit.service import RateLimiter
 from central_logger.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -49,14 +58,35 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             admin_keys=settings.admin_api_keys,
             cache_ttl_seconds=settings.key_cache_ttl_seconds,
         )
-        app.state.central_logger = AppState(settings=settings, engine=engine, key_store=key_store)
-        flusher = asyncio.create_task(key_store.run_last_used_flusher())
+        audit = AuditRecorder(
+            engine,
+            max_buckets=settings.audit_max_buckets,
+            retention=timedelta(days=settings.audit_retention_days),
+        )
+        app.state.central_logger = AppState(
+            settings=settings,
+            engine=engine,
+            key_store=key_store,
+            rate_limiter=RateLimiter.from_settings(settings),
+            audit=audit,
+        )
+        background = [
+            asyncio.create_task(key_store.run_last_used_flusher()),
+            asyncio.create_task(audit.run_flusher(settings.audit_flush_seconds)),
+            asyncio.create_task(
+                run_rollup_folder(engine, interval_seconds=settings.rollup_fold_interval_seconds)
+            ),
+            asyncio.create_task(run_span_purger(engine)),
+        ]
         try:
             yield
         finally:
-            flusher.cancel()
+            for task in background:
+                task.cancel()
             with contextlib.suppress(Exception):
                 await key_store.flush_last_used()
+            with contextlib.suppress(Exception):
+                await audit.flush()
             await engine.dispose()
             if settings.database_url is None:
                 await asyncio.to_thread(release_embedded)
@@ -67,15 +97,21 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         description="Workflow execution logs: ingestion, queries and metrics, per tenant.",
         lifespan=lifespan,
         default_response_class=ORJSONResponse,
+        # Every operation may answer these problems; documented once for all of them.
+        responses=PROBLEM_RESPONSES,
         docs_url="/docs" if settings.docs_enabled else None,
         redoc_url=None,
         openapi_url="/openapi.json" if settings.docs_enabled else None,
     )
     install_problem_handlers(app, retry_after_seconds=settings.retry_after_seconds)
+    install_security(app, settings)
     app.include_router(health_router)
     app.include_router(auth_router)
     app.include_router(logs_router)
     app.include_router(metrics_router)
+    app.include_router(otlp_router)
+    app.include_router(admin_router)
+    app.include_router(audit_router)
     if dashboard_is_built():
         app.mount("/", DashboardFiles(directory=STATIC_DIR, html=True), name="dashboard")
     return app

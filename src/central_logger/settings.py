@@ -39,13 +39,49 @@ class Settings(BaseSettings):
     count_limit: int = 10_000
     # Clock skew tolerated on executed_at.
     max_future_seconds: int = 3600
+    # Hostile-input limits: each refusal is its own 422 (or 431 for headers).
+    max_json_depth: int = 32
+    max_string_length: int = 65_536
+    max_header_bytes: int = 16_384
+
+    # Per-key ingestion budgets (sliding window): a key may send `burst` at once and
+    # `per_second` on average. RATE_LIMIT_OVERRIDES: {"client_id": {"requests_per_second":
+    # 5, "logs_per_second": 500, "requests_burst": 10, "logs_burst": 1000}}.
+    rate_limit_enabled: bool = True
+    rate_limit_requests_per_second: float = 1_000.0
+    rate_limit_requests_burst: int = 2_000
+    rate_limit_logs_per_second: float = 50_000.0
+    rate_limit_logs_burst: int = 100_000
+    rate_limit_overrides: dict[str, dict[str, float]] = Field(default_factory=dict)
+    # Unset: budgets live in this process's memory. Set: shared by every worker on Redis.
+    redis_url: str | None = None
+
+    # Browser origins allowed to call the API (JSON list or comma-separated); none by default.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Proxies whose X-Forwarded-For / -Proto are believed (uvicorn's forwarded_allow_ips):
+    # comma-separated addresses or "*"; unset: proxy headers are ignored.
+    forwarded_allow_ips: str | None = None
+
+    # Audit: failed authentications and admin reads are counted in memory and written
+    # as at most AUDIT_MAX_BUCKETS rows per flush, so a flood cannot fill the disk.
+    audit_flush_seconds: float = 10.0
+    audit_max_buckets: int = 100
+    audit_retention_days: int = 90
+
+    # The role every service connection acts as (SET at connection start): it owns
+    # nothing and does not bypass row-level security. Empty: connect as the URL's user.
+    db_role: str = "central_logger_app"
+
+    # How often pending metric deltas are folded into the rollups. Metrics are exact
+    # either way (queries read pending deltas too); folding keeps those reads small.
+    rollup_fold_interval_seconds: float = 2.0
 
     db_pool_size: int = 10
     db_max_overflow: int = 10
     db_statement_timeout_ms: int = 30_000
     retry_after_seconds: int = 5
 
-    @field_validator("admin_api_keys", mode="before")
+    @field_validator("admin_api_keys", "cors_origins", mode="before")
     @classmethod
     def _parse_admin_keys(cls, value: object) -> object:
         if isinstance(value, str):

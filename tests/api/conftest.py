@@ -28,7 +28,10 @@ def auth(key: str) -> dict[str, str]:
 @pytest.fixture
 def empty_database(database_url: str) -> str:
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("TRUNCATE workflow_logs, api_keys")
+        conn.execute(
+            "TRUNCATE workflow_logs, api_keys, workflow_log_rollup_pending, "
+            "workflow_log_rollup_hourly, workflow_log_rollup_daily, audit_events"
+        )
     return database_url
 
 

@@ -64,6 +64,8 @@ async def varied(client: httpx.AsyncClient) -> list[dict[str, Any]]:
         ({"environment": "staging"}, lambda log: log["environment"] == "staging"),
         ({"status": "failed"}, lambda log: log["status"] == "FAILED"),
         ({"category": "refund"}, lambda log: log["category"] == "refund"),
+        # As the category metrics name logs without a category.
+        ({"category": "uncategorized"}, lambda log: log["category"] is None),
         ({"ticket_id": "T-3"}, lambda log: log["ticket_id"] == "T-3"),
         ({"workflow_version": "2.0"}, lambda log: log["workflow_version"] == "2.0"),
         ({"resolution_status": "escalated"}, lambda log: log["resolution_status"] == "escalated"),
@@ -85,6 +87,7 @@ async def varied(client: httpx.AsyncClient) -> list[dict[str, Any]]:
         "environment",
         "status-any-case",
         "category",
+        "uncategorized",
         "ticket",
         "version",
         "resolution",

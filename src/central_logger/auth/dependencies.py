@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from central_logger.auth.keys import display_prefix
 from central_logger.auth.schemas import Principal, Scope
+from central_logger.db.tenancy import state_tenant
 from central_logger.http.dependencies import State
 from central_logger.http.problems import FieldError, ProblemError
 
@@ -26,7 +30,9 @@ async def authenticate(request: Request, state: State) -> Principal:
     header = state.settings.api_key_header
     key = _presented_key(request, header)
     auth_headers = {"WWW-Authenticate": f'ApiKey header="{header}"'}
+    remote_addr = request.client.host if request.client else None
     if key is None:
+        state.audit.auth_failed(key_prefix=None, remote_addr=remote_addr)
         raise ProblemError(
             401,
             f"Missing API key: send it in the {header} header",
@@ -35,6 +41,9 @@ async def authenticate(request: Request, state: State) -> Principal:
         )
     principal = await state.key_store.authenticate(key)
     if principal is None:
+        # The public prefix only: the rest of a presented key is never kept or logged.
+        prefix = display_prefix(key).replace("\x00", "")
+        state.audit.auth_failed(key_prefix=prefix, remote_addr=remote_addr)
         raise ProblemError(
             401,
             "Unknown, expired or revoked API key",
@@ -45,6 +54,38 @@ async def authenticate(request: Request, state: State) -> Principal:
 
 
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
+
+
+def _stated_tenant(request: Request, principal: Principal) -> str | None:
+    """A tenant key speaks for its client; an admin key for the client it narrows to
+    (`client_id` in the query), else for every tenant (None)."""
+    if not principal.is_admin:
+        return principal.client_id
+    requested = request.query_params.get("client_id")
+    if requested and len(requested) <= 255 and "\x00" not in requested:
+        return requested
+    return None
+
+
+async def tenant_conn(
+    request: Request, state: State, principal: CurrentPrincipal
+) -> AsyncIterator[AsyncConnection]:
+    """The request's transaction, with its tenant stated for row-level security before
+    any query runs; committed when the handler returns, before the response is sent."""
+    client_id = _stated_tenant(request, principal)
+    if principal.is_admin and request.method == "GET":
+        state.audit.admin_read(
+            key_prefix=principal.key_prefix,
+            client_id=client_id,
+            remote_addr=request.client.host if request.client else None,
+            path=request.url.path,
+        )
+    async with state.engine.begin() as conn:
+        await state_tenant(conn, client_id)
+        yield conn
+
+
+TenantConn = Annotated[AsyncConnection, Depends(tenant_conn, scope="function")]
 
 
 def _require(scope: Scope) -> object:

@@ -87,3 +87,25 @@ async def select_client_ids(conn: AsyncConnection) -> Sequence[str]:
         select(api_keys.c.client_id).where(api_keys.c.is_admin.is_(False)).distinct()
     )
     return list(result.scalars())
+
+
+async def select_active_key_by_prefix(conn: AsyncConnection, *, prefix: str) -> RowMapping | None:
+    result = await conn.execute(
+        select(*api_keys.c)
+        .where(api_keys.c.prefix == prefix)
+        .where(api_keys.c.revoked_at.is_(None))
+        .where((api_keys.c.expires_at.is_(None)) | (api_keys.c.expires_at > func.now()))
+        .with_for_update()
+    )
+    return result.mappings().one_or_none()
+
+
+async def expire_by(conn: AsyncConnection, *, prefix: str, at: datetime) -> RowMapping:
+    """Set the key to expire at `at`, unless it expires sooner already."""
+    result = await conn.execute(
+        update(api_keys)
+        .where(api_keys.c.prefix == prefix)
+        .values(expires_at=func.least(func.coalesce(api_keys.c.expires_at, at), at))
+        .returning(*api_keys.c)
+    )
+    return result.mappings().one()

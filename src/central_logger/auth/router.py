@@ -6,8 +6,9 @@ from fastapi import APIRouter
 
 from central_logger.auth.dependencies import CurrentPrincipal
 from central_logger.auth.schemas import Me
+from central_logger.http.problems import PROBLEM_RESPONSES
 
-router = APIRouter(prefix="/api/v1", tags=["auth"])
+router = APIRouter(prefix="/api/v1", tags=["auth"], responses=PROBLEM_RESPONSES)
 
 
 @router.get("/me", operation_id="get_me", response_model=Me)

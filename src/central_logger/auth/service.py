@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from cachetools import TTLCache
 from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from central_logger.audit import service as audit
+from central_logger.audit.schemas import AuditKind
 from central_logger.auth import repository
 from central_logger.auth.keys import display_prefix, generate_key, hash_key
 from central_logger.auth.schemas import (
@@ -115,7 +117,9 @@ async def create_key(
     is_admin: bool,
     name: str | None = None,
     expires_at: datetime | None = None,
+    actor: str | None = None,
 ) -> ApiKeyCreated:
+    """A new key (printed once; only its hash is stored), audited as made by `actor`."""
     key, prefix = generate_key()
     granted = set(scopes) | ({Scope.ADMIN, Scope.READ} if is_admin else set())
     row = await repository.insert_key(
@@ -128,6 +132,13 @@ async def create_key(
         name=name,
         expires_at=expires_at,
     )
+    await audit.record(
+        conn,
+        kind=AuditKind.KEY_CREATED,
+        actor=actor,
+        client_id=client_id,
+        detail={"prefix": prefix, "scopes": sorted(granted), "is_admin": is_admin},
+    )
     return ApiKeyCreated(key=key, **_info(row).model_dump())
 
 
@@ -135,6 +146,50 @@ async def list_keys(conn: AsyncConnection, *, client_id: str | None = None) -> l
     return [_info(row) for row in await repository.select_keys(conn, client_id=client_id)]
 
 
-async def revoke_key(conn: AsyncConnection, *, prefix: str) -> ApiKeyInfo | None:
+async def revoke_key(
+    conn: AsyncConnection, *, prefix: str, actor: str | None = None
+) -> ApiKeyInfo | None:
     row = await repository.mark_revoked(conn, prefix=prefix)
-    return None if row is None else _info(row)
+    if row is None:
+        return None
+    await audit.record(
+        conn,
+        kind=AuditKind.KEY_REVOKED,
+        actor=actor,
+        client_id=row["client_id"],
+        detail={"prefix": prefix},
+    )
+    return _info(row)
+
+
+async def rotate_key(
+    conn: AsyncConnection, *, prefix: str, overlap: timedelta, actor: str | None = None
+) -> tuple[ApiKeyCreated, ApiKeyInfo] | None:
+    """A successor with the same client, scopes and name; the old key keeps working for
+    `overlap` (never longer than it would have), so clients can switch without a gap."""
+    old = await repository.select_active_key_by_prefix(conn, prefix=prefix)
+    if old is None:
+        return None
+    created = await create_key(
+        conn,
+        client_id=old["client_id"],
+        scopes=[Scope(s) for s in old["scopes"]],
+        is_admin=old["is_admin"],
+        name=old["name"],
+        expires_at=old["expires_at"],
+        actor=actor,
+    )
+    retiring = await repository.expire_by(conn, prefix=prefix, at=datetime.now(UTC) + overlap)
+    await audit.record(
+        conn,
+        kind=AuditKind.KEY_ROTATED,
+        actor=actor,
+        client_id=old["client_id"],
+        detail={
+            "prefix": prefix,
+            "successor": created.prefix,
+            "overlap_seconds": int(overlap.total_seconds()),
+            "old_expires_at": retiring["expires_at"].isoformat(),
+        },
+    )
+    return created, _info(retiring)

@@ -4,11 +4,14 @@ definitions are what queries are written against."""
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
     Float,
+    Identity,
     Index,
+    Integer,
     LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
@@ -85,4 +88,19 @@ api_keys = Table(
     Column("last_used_at", DateTime(timezone=True)),
     Column("expires_at", DateTime(timezone=True)),
     Column("revoked_at", DateTime(timezone=True)),
+)
+
+# The provider's trail: failed authentications (aggregated per minute and key prefix),
+# key changes, admin cross-tenant reads. Never a key, only its public prefix.
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("occurred_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("kind", Text, nullable=False),
+    Column("actor", Text),
+    Column("client_id", Text),
+    Column("remote_addr", Text),
+    Column("count", Integer, nullable=False, server_default=text("1")),
+    Column("detail", JSONB),
 )

@@ -4,6 +4,7 @@ database."""
 
 from __future__ import annotations
 
+import json
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +13,7 @@ import orjson
 from fastapi import Request
 
 from central_logger.http.problems import FieldError, ProblemError
+from central_logger.settings import Settings
 
 _JSON_MEDIA_TYPES = ("application/json",)
 
@@ -87,7 +89,134 @@ class JsonBody:
     may_contain_nul: bool
 
 
-async def read_json(request: Request, *, max_bytes: int) -> JsonBody:
+@dataclass(frozen=True, slots=True)
+class JsonLimits:
+    max_depth: int = 32
+    max_string_length: int = 65_536
+
+
+def json_limits(settings: Settings) -> JsonLimits:
+    return JsonLimits(settings.max_json_depth, settings.max_string_length)
+
+
+# The structure of a JSON text at C speed, without a Python walk of the parsed value:
+# neutralise escapes (each escape keeps at least one byte, so a string's length in the
+# text never drops below its decoded length), then every '"' delimits a string.
+_ESCAPED_BACKSLASH = b"\\\\"
+_ESCAPED_QUOTE = b'\\"'
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b"{}[]:")
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    # Brackets and colons outside strings; a colon outside a string ends an object key.
+    skeleton: bytes
+    # An upper bound of the longest string's length, in characters.
+    longest_string: int
+
+
+def _shape(text: bytes) -> _Shape:
+    parts = text.replace(_ESCAPED_BACKSLASH, b"x").replace(_ESCAPED_QUOTE, b"x").split(b'"')
+    return _Shape(
+        skeleton=b"".join(parts[::2]).translate(None, _NOT_STRUCTURE),
+        longest_string=max(map(len, parts[1::2]), default=0),
+    )
+
+
+def _key_count(text: bytes) -> int:
+    parts = text.replace(_ESCAPED_BACKSLASH, b"x").replace(_ESCAPED_QUOTE, b"x").split(b'"')
+    return text.count(b":") - b"".join(parts[1::2]).count(b":")
+
+
+def _deeper_than(skeleton: bytes, max_depth: int) -> bool:
+    brackets = skeleton.replace(b":", b"")
+    for _ in range(max_depth):
+        if not brackets:
+            return False
+        # Each round removes the innermost level of nesting.
+        brackets = brackets.replace(b"[]", b"").replace(b"{}", b"")
+    return bool(brackets)
+
+
+def _long_string_path(value: Any, max_length: int) -> str | None:
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, str):
+            if len(item) > max_length:
+                return path or "body"
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                child_path = f"{path}.{key}" if path else str(key)
+                if len(key) > max_length:
+                    return child_path[:200] + "…"
+                stack.append((child, child_path))
+        elif isinstance(item, list):
+            stack.extend((child, f"{path}.{i}" if path else str(i)) for i, child in enumerate(item))
+    return None
+
+
+class _DuplicateKeyError(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _DuplicateKeyError(key)
+        seen[key] = value
+    return seen
+
+
+def _duplicate_key(raw: bytes) -> str | None:
+    """The slow path, taken only when the fast count says a key repeats."""
+    try:
+        json.loads(raw, object_pairs_hook=_refuse_duplicates)
+    except _DuplicateKeyError as exc:
+        return exc.key
+    return None
+
+
+def _check_structure(raw: bytes, value: Any, limits: JsonLimits) -> None:
+    shape = _shape(raw)
+    if _deeper_than(shape.skeleton, limits.max_depth):
+        raise ProblemError(
+            422,
+            f"The JSON body nests deeper than {limits.max_depth} levels",
+            errors=[FieldError(field="body", reason=f"nested deeper than {limits.max_depth}")],
+        )
+    # orjson keeps the last of repeated keys silently. Parsing kept every key iff the
+    # parsed value, serialised again, has as many keys as the text had.
+    if isinstance(value, (dict, list)) and shape.skeleton.count(b":") != _key_count(
+        orjson.dumps(value)
+    ):
+        key = _duplicate_key(raw)
+        if key is not None:
+            raise ProblemError(
+                422,
+                f"The JSON body repeats the key {key!r} in one object",
+                errors=[FieldError(field="body", reason=f"duplicate key {key!r}")],
+            )
+    if shape.longest_string > limits.max_string_length:
+        path = _long_string_path(value, limits.max_string_length)
+        if path is not None:
+            raise ProblemError(
+                422,
+                f"A string is longer than {limits.max_string_length} characters",
+                errors=[
+                    FieldError(
+                        field=path, reason=f"longer than {limits.max_string_length} characters"
+                    )
+                ],
+            )
+
+
+async def read_json(
+    request: Request, *, max_bytes: int, limits: JsonLimits | None = None
+) -> JsonBody:
     _check_content_type(request)
     raw = _decode(request, await _read_limited(request, max_bytes), max_bytes)
     if not raw.strip():
@@ -102,4 +231,10 @@ async def read_json(request: Request, *, max_bytes: int) -> JsonBody:
             "The request body is not valid JSON",
             errors=[FieldError(field="body", reason=str(exc))],
         ) from exc
+    _check_structure(raw, value, limits or JsonLimits())
     return JsonBody(value, may_contain_nul=b"\\u0000" in raw)
+
+
+async def read_raw(request: Request, *, max_bytes: int) -> bytes:
+    """The body as bytes, size-limited and gunzipped (for non-JSON media types)."""
+    return _decode(request, await _read_limited(request, max_bytes), max_bytes)

@@ -35,6 +35,30 @@ class Problem(BaseModel):
     errors: list[FieldError] = []
 
 
+def _problem_response(description: str) -> dict[str, Any]:
+    return {
+        "model": Problem,
+        "description": description,
+        "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+
+
+# Every error an API operation may answer, documented once for the OpenAPI schema
+# (so generated clients and schema-driven tests know the problem shape).
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _problem_response("Malformed JSON, gzip or parameters"),
+    401: _problem_response("Missing, unknown, expired or revoked API key"),
+    403: _problem_response("The key lacks the scope, or names another tenant"),
+    404: _problem_response("Unknown id, or another tenant's"),
+    413: _problem_response("Body, decompressed body or batch too large"),
+    415: _problem_response("Content-Type or Content-Encoding not supported"),
+    422: _problem_response("Validation failed; `errors` names each field"),
+    429: _problem_response("The key's rate limit is spent; see Retry-After"),
+    431: _problem_response("Request headers too large"),
+    503: _problem_response("The database is unavailable; see Retry-After"),
+}
+
+
 class ProblemError(Exception):
     """Raised anywhere below a router to answer with a problem document."""
 
@@ -68,7 +92,8 @@ def problem_response(
 
 
 def _loc_to_field(loc: Sequence[int | str]) -> str:
-    return ".".join(str(part) for part in loc)
+    # An empty location is the body itself (a JSON string where an object belongs).
+    return ".".join(str(part) for part in loc) or "body"
 
 
 def _reason(error: Mapping[str, Any]) -> str:

@@ -10,7 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from central_logger.settings import Settings
 
 if TYPE_CHECKING:
+    from central_logger.audit.service import AuditRecorder
     from central_logger.auth.service import KeyStore
+    from central_logger.ratelimit.service import RateLimiter
 
 
 @dataclass
@@ -18,3 +20,5 @@ class AppState:
     settings: Settings
     engine: AsyncEngine
     key_store: KeyStore
+    rate_limiter: RateLimiter
+    audit: AuditRecorder

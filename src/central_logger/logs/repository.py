@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, RowMapping, Select, and_, func, select, text, tuple_
+from sqlalchemy import ColumnElement, RowMapping, Select, and_, func, or_, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central_logger.db.tables import workflow_logs as logs
@@ -80,6 +80,8 @@ async def insert_rows(
     return set(result.scalars())
 
 
+UNCATEGORIZED = "uncategorized"
+
 SUMMARY_COLUMNS = [c for c in logs.c if c.name != "payload"]
 
 
@@ -103,7 +105,7 @@ def _conditions(query: LogQuery) -> list[ColumnElement[bool]]:
         "client_id": query.client_id,
         "environment": query.environment,
         "status": query.status,
-        "category": query.category,
+        "category": None if query.category == UNCATEGORIZED else query.category,
         "ticket_id": query.ticket_id,
         "workflow_version": query.workflow_version,
         "resolution_status": query.resolution_status,
@@ -111,6 +113,9 @@ def _conditions(query: LogQuery) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [
         logs.c[name] == value for name, value in equal_to.items() if value is not None
     ]
+    if query.category == UNCATEGORIZED:
+        # The metrics group logs without a category under this name; so does the list.
+        conditions.append(or_(logs.c.category.is_(None), logs.c.category == UNCATEGORIZED))
     if query.executed_from is not None:
         conditions.append(logs.c.executed_at >= query.executed_from)
     if query.executed_to is not None:
@@ -191,3 +196,36 @@ async def select_client_ids(conn: AsyncConnection) -> Sequence[str]:
         )
     )
     return list(result.scalars())
+
+
+async def upsert_refreshing_payload(conn: AsyncConnection, *, client_id: str, row: LogRow) -> None:
+    """Insert a log, or refresh only the payload of the stored one: a log assembled from
+    parts (an OpenTelemetry trace whose spans arrive in several requests) grows its
+    trace, while the fields the metrics count stay as first stored."""
+    await conn.execute(
+        text(
+            """
+            INSERT INTO workflow_logs (
+                id, client_id, environment, workflow_version, ticket_id, executed_at,
+                execution_time_seconds, status, category, resolution_status, metrics, payload)
+            VALUES (:id, :client_id, :environment, :workflow_version, :ticket_id, :executed_at,
+                    :execution_time_seconds, :status, :category, :resolution_status,
+                    CAST(:metrics AS jsonb), CAST(:payload AS jsonb))
+            ON CONFLICT (id, client_id) DO UPDATE SET payload = EXCLUDED.payload
+            """
+        ),
+        {
+            "id": row.id,
+            "client_id": client_id,
+            "environment": row.environment,
+            "workflow_version": row.workflow_version,
+            "ticket_id": row.ticket_id,
+            "executed_at": row.executed_at,
+            "execution_time_seconds": row.execution_time_seconds,
+            "status": row.status,
+            "category": row.category,
+            "resolution_status": row.resolution_status,
+            "metrics": row.metrics_json,
+            "payload": row.payload_json,
+        },
+    )

@@ -9,10 +9,11 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, status
 from starlette.responses import Response
 
-from central_logger.auth.dependencies import AdminPrincipal, IngestPrincipal, ReadPrincipal
+from central_logger.auth.dependencies import AdminPrincipal, ReadPrincipal, TenantConn
 from central_logger.auth.tenancy import ingest_client_id, read_tenancy
-from central_logger.http.body import read_json
-from central_logger.http.dependencies import Conn, State
+from central_logger.http.body import json_limits, read_json
+from central_logger.http.dependencies import State
+from central_logger.http.problems import PROBLEM_RESPONSES
 from central_logger.http.query import QueryText
 from central_logger.http.responses import ORJSONResponse
 from central_logger.logs import service
@@ -25,8 +26,10 @@ from central_logger.logs.schemas import (
     LogListParams,
     LogPage,
 )
+from central_logger.ratelimit.dependencies import LimitedIngestPrincipal
+from central_logger.ratelimit.schemas import Budget
 
-router = APIRouter(prefix="/api/v1", tags=["logs"])
+router = APIRouter(prefix="/api/v1", tags=["logs"], responses=PROBLEM_RESPONSES)
 
 OnBehalfOf = Annotated[
     QueryText | None, Query(description="Admin keys only: ingest for this client")
@@ -61,13 +64,14 @@ _BATCH_SCHEMA = {
 )
 async def create_log(
     request: Request,
-    conn: Conn,
+    principal: LimitedIngestPrincipal,
+    conn: TenantConn,
     state: State,
-    principal: IngestPrincipal,
     client_id: OnBehalfOf = None,
 ) -> Response:
     settings = state.settings
-    body = await read_json(request, max_bytes=settings.max_body_bytes)
+    body = await read_json(request, max_bytes=settings.max_body_bytes, limits=json_limits(settings))
+    await state.rate_limiter.charge(principal, Budget.LOGS)
     result = await service.ingest_one(
         conn,
         client_id=ingest_client_id(principal, client_id),
@@ -88,17 +92,19 @@ async def create_log(
 )
 async def create_log_batch(
     request: Request,
-    conn: Conn,
+    principal: LimitedIngestPrincipal,
+    conn: TenantConn,
     state: State,
-    principal: IngestPrincipal,
     client_id: OnBehalfOf = None,
 ) -> Response:
     settings = state.settings
-    body = await read_json(request, max_bytes=settings.max_body_bytes)
+    body = await read_json(request, max_bytes=settings.max_body_bytes, limits=json_limits(settings))
+    items = service.batch_items(body.value, max_batch_size=settings.max_batch_size)
+    await state.rate_limiter.charge(principal, Budget.LOGS, len(items))
     result = await service.ingest_batch(
         conn,
         client_id=ingest_client_id(principal, client_id),
-        items=service.batch_items(body.value, max_batch_size=settings.max_batch_size),
+        items=items,
         check_nul=body.may_contain_nul,
         max_future=timedelta(seconds=settings.max_future_seconds),
     )
@@ -107,7 +113,10 @@ async def create_log_batch(
 
 @router.get("/logs", operation_id="list_logs", response_model=LogPage)
 async def list_logs(
-    params: Annotated[LogListParams, Query()], conn: Conn, state: State, principal: ReadPrincipal
+    params: Annotated[LogListParams, Query()],
+    conn: TenantConn,
+    state: State,
+    principal: ReadPrincipal,
 ) -> Response:
     page = await service.list_logs(
         conn,
@@ -120,12 +129,12 @@ async def list_logs(
 
 @router.get("/logs/{log_id}", operation_id="get_log", response_model=LogDetail)
 async def get_log(
-    log_id: UUID, conn: Conn, principal: ReadPrincipal, client_id: OnBehalfOf = None
+    log_id: UUID, conn: TenantConn, principal: ReadPrincipal, client_id: OnBehalfOf = None
 ) -> Response:
     log = await service.get_log(conn, tenancy=read_tenancy(principal, client_id), log_id=log_id)
     return ORJSONResponse(log.model_dump(mode="json"))
 
 
 @router.get("/clients", operation_id="list_clients", response_model=ClientList)
-async def list_clients(conn: Conn, state: State, _: AdminPrincipal) -> ClientList:
+async def list_clients(conn: TenantConn, state: State, _: AdminPrincipal) -> ClientList:
     return await service.list_clients(conn, configured=state.key_store.configured_client_ids())

@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from central_logger.http.query import QueryText
+from central_logger.http.query import QueryText, UtcDateTime
 
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 # Indexed columns: a btree entry must stay far below PostgreSQL's ~2.7 kB limit.
@@ -18,6 +18,7 @@ Status = Annotated[
 ]
 
 SUCCESS_STATUS = "SUCCESS"
+MAX_EXECUTION_SECONDS = 366 * 86_400
 
 
 class LogCreate(BaseModel):
@@ -29,11 +30,14 @@ class LogCreate(BaseModel):
         None, description="Client-chosen id; a retry with it stores nothing new"
     )
     environment: ShortText
-    executed_at: AwareDatetime
+    executed_at: UtcDateTime
     status: Status = Field(description="Upper-cased; SUCCESS is success, anything else is not")
     workflow_version: Text255 | None = None
     ticket_id: Text255 | None = None
-    execution_time_seconds: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    # At most a year: sums of absurd values (1e308) would overflow the metric rollups.
+    execution_time_seconds: (
+        Annotated[float, Field(ge=0, le=MAX_EXECUTION_SECONDS, allow_inf_nan=False)] | None
+    ) = None
     category: Text255 | None = None
     resolution_status: Text255 | None = None
     metrics: dict[str, Any] | None = None
@@ -111,8 +115,8 @@ class LogFilters(BaseModel):
     ticket_id: QueryText | None = None
     workflow_version: QueryText | None = None
     resolution_status: QueryText | None = None
-    from_: AwareDatetime | None = Field(None, alias="from", description="executed_at >= from")
-    to: AwareDatetime | None = Field(None, description="executed_at < to")
+    from_: UtcDateTime | None = Field(None, alias="from", description="executed_at >= from")
+    to: UtcDateTime | None = Field(None, description="executed_at < to")
     min_execution_time: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
     max_execution_time: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
     client_id: QueryText | None = Field(None, description="Admin keys only: one tenant")

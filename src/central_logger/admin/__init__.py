@@ -1,0 +1,1 @@
+"""Key administration for the dashboard: create, list, revoke, rotate."""

@@ -1,0 +1,1 @@
+"""The audit trail: failed authentications, key changes, admin cross-tenant reads."""

@@ -1,0 +1,50 @@
+"""Which tenant a transaction speaks for, as PostgreSQL row-level security reads it.
+
+Every tenant table carries the policy
+
+    client_id = current_setting('app.client_id', true)
+    OR current_setting('app.is_admin', true) = 'on'
+
+and the service's connections act as a role that does not bypass it, so a query that
+forgets its tenant filter still sees only the stated tenant's rows. A transaction
+that states nothing sees no tenant rows at all.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+APP_ROLE = "central_logger_app"
+# Tables whose rows belong to tenants; rollup tables match the prefix.
+TENANT_TABLES = ("workflow_logs",)
+TENANT_TABLE_PREFIX = "workflow_log_rollup"
+
+# One statement, transaction-local (is_local = true): it ends with the transaction,
+# so a pooled connection never carries one request's tenant into the next.
+_STATE = text(
+    "SELECT set_config('app.client_id', :client_id, true),"
+    " set_config('app.is_admin', :is_admin, true)"
+)
+
+
+async def state_tenant(conn: AsyncConnection, client_id: str | None) -> None:
+    """State the tenant of the current transaction; None states the provider (admin)."""
+    await conn.execute(
+        _STATE,
+        {"client_id": client_id or "", "is_admin": "on" if client_id is None else "off"},
+    )
+
+
+def tenant_policy_sql(table: str) -> list[str]:
+    """The statements that put `table` under tenant row-level security (for migrations)."""
+    condition = (
+        "client_id = current_setting('app.client_id', true)"
+        " OR current_setting('app.is_admin', true) = 'on'"
+    )
+    return [
+        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
+        f"DROP POLICY IF EXISTS tenant_isolation ON {table}",
+        f"CREATE POLICY tenant_isolation ON {table} USING ({condition}) WITH CHECK ({condition})",
+    ]

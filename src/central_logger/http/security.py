@@ -1,0 +1,98 @@
+"""What every response carries and every request is checked for before routing:
+a bound on header size, security headers for the dashboard, and CORS (closed unless
+CORS_ORIGINS names origins). Proxy headers are believed only from FORWARDED_ALLOW_IPS,
+which `central-logger serve` hands to uvicorn.
+
+Pure ASGI middleware: no per-request objects beyond a closure, so ingestion pays
+almost nothing for it."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from central_logger.http.problems import FieldError, problem_response
+from central_logger.settings import Settings
+
+# The built dashboard loads only its own hashed script and stylesheet (no inline
+# script), its favicon is a data: URI, and it talks to its own origin.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+_HEADERS: list[tuple[bytes, bytes]] = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+_CSP = (b"content-security-policy", CONTENT_SECURITY_POLICY.encode())
+# Swagger UI (development only) loads its scripts from a CDN with an inline bootstrap.
+_NO_CSP_PATHS = ("/docs", "/redoc")
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = list(_HEADERS)
+        if not str(scope.get("path", "")).startswith(_NO_CSP_PATHS):
+            extra.append(_CSP)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                message["headers"] = [
+                    *message.get("headers", []),
+                    *(h for h in extra if h[0] not in present),
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class HeaderSizeLimit:
+    """431 when the request's headers add up to more than MAX_HEADER_BYTES (the server
+    in front has its own cap too; this one holds under any server)."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            size = sum(len(name) + len(value) + 4 for name, value in scope["headers"])
+            if size > self.max_bytes:
+                response = problem_response(
+                    431,
+                    f"The request headers are larger than the limit of {self.max_bytes} bytes",
+                    [FieldError(field="header", reason=f"over {self.max_bytes} bytes in total")],
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def install_security(app: FastAPI, settings: Settings) -> None:
+    app.add_middleware(HeaderSizeLimit, max_bytes=settings.max_header_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=[
+                settings.api_key_header,
+                "Authorization",
+                "Content-Type",
+                "Content-Encoding",
+            ],
+            expose_headers=["Retry-After", "RateLimit", "RateLimit-Policy"],
+            max_age=600,
+        )
+    app.add_middleware(SecurityHeaders)

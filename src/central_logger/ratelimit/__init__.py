@@ -1,0 +1,1 @@
+"""Per-key ingestion budgets: requests and logs per second, with burst."""
