@@ -1,0 +1,63 @@
+"""POST /v1/traces: OTLP/HTTP, protobuf or JSON, optionally gzip-compressed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from central_logger.auth.dependencies import TenantConn
+from central_logger.http.body import read_raw
+from central_logger.http.dependencies import State
+from central_logger.http.problems import FieldError, ProblemError
+from central_logger.otlp import codec, service
+from central_logger.ratelimit.dependencies import LimitedIngestPrincipal
+from central_logger.ratelimit.schemas import Budget
+
+router = APIRouter(tags=["opentelemetry"])
+
+_MEDIA_TYPES = {codec.PROTOBUF, codec.JSON}
+
+
+@router.post(
+    "/v1/traces",
+    operation_id="export_traces",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                codec.PROTOBUF: {"schema": {"type": "string", "format": "binary"}},
+                codec.JSON: {"schema": {"type": "object"}},
+            },
+        }
+    },
+    responses={200: {"description": "ExportTraceServiceResponse, in the request's encoding"}},
+)
+async def export_traces(
+    request: Request, principal: LimitedIngestPrincipal, conn: TenantConn, state: State
+) -> Response:
+    media_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if media_type not in _MEDIA_TYPES:
+        raise ProblemError(
+            415,
+            "OTLP/HTTP takes application/x-protobuf or application/json",
+            errors=[FieldError(field="header.content-type", reason="unsupported media type")],
+        )
+    body = await read_raw(request, max_bytes=state.settings.max_body_bytes)
+    try:
+        decoded = codec.spans_of(codec.parse(body, media_type))
+    except codec.MalformedRequestError as exc:
+        return Response(codec.error_status(media_type, str(exc)), 400, media_type=media_type)
+    await state.rate_limiter.charge(principal, Budget.LOGS, max(1, len(decoded.spans)))
+    problems = await service.ingest_spans(
+        conn,
+        client_id=principal.client_id,
+        spans=decoded.spans,
+        max_future=timedelta(seconds=state.settings.max_future_seconds),
+    )
+    reasons = decoded.reasons + problems
+    content = codec.export_response(
+        media_type, rejected=decoded.rejected + len(problems), message="; ".join(reasons)[:1000]
+    )
+    return Response(content, 200, media_type=media_type)

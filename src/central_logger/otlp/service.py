@@ -1,0 +1,153 @@
+"""Traces into workflow logs. The root span is the run; its descendants, in start
+order, are the steps of `payload.trace`. Spans are staged, so a trace whose spans
+arrive in several requests, in any order, ends up as one whole log: it is written
+when its root arrives and its trace is refreshed as later spans come."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from central_logger.db.tenancy import state_tenant
+from central_logger.logs import repository as logs_repository
+from central_logger.logs.repository import LogRow
+from central_logger.logs.validation import to_row
+from central_logger.otlp import repository
+from central_logger.otlp.schemas import (
+    CATEGORY_KEY,
+    DEFAULT_ENVIRONMENT,
+    ENVIRONMENT_KEYS,
+    METRIC_PREFIX,
+    RESOLUTION_KEY,
+    SERVICE_NAME_KEY,
+    STATUS_CODE_ERROR,
+    STATUS_KEY,
+    STEP_INPUT_KEY,
+    STEP_OUTPUT_KEY,
+    TICKET_KEY,
+    VERSION_KEYS,
+    Span,
+)
+
+logger = logging.getLogger(__name__)
+
+# Spans of a trace whose root never came are kept this long.
+STAGED_SPAN_TTL_SECONDS = 24 * 3600
+_OURS = {TICKET_KEY, CATEGORY_KEY, RESOLUTION_KEY, STATUS_KEY, STEP_INPUT_KEY, STEP_OUTPUT_KEY}
+
+
+def _first(attributes: Mapping[str, Any], keys: Sequence[str]) -> Any:
+    return next((attributes[k] for k in keys if attributes.get(k) not in (None, "")), None)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _time(unix_nano: int) -> datetime:
+    return datetime.fromtimestamp(unix_nano / 1e9, UTC)
+
+
+def _step(span: RowMapping) -> dict[str, Any]:
+    attributes: dict[str, Any] = span["attributes"]
+    failed = span["status_code"] == STATUS_CODE_ERROR
+    step: dict[str, Any] = {
+        "name": span["name"],
+        "span_id": span["span_id"],
+        "parent_span_id": span["parent_span_id"],
+        "started_at": _time(span["start_unix_nano"]).isoformat(),
+        "duration_seconds": (span["end_unix_nano"] - span["start_unix_nano"]) / 1e9,
+        "status": "error" if failed else "ok",
+        "input": attributes.get(STEP_INPUT_KEY),
+        "output": attributes.get(STEP_OUTPUT_KEY),
+        "attributes": {k: v for k, v in attributes.items() if k not in _OURS},
+    }
+    if failed:
+        step["error"] = span["status_message"] or "error"
+    return step
+
+
+def log_of_trace(spans: Sequence[RowMapping]) -> dict[str, Any] | None:
+    """The workflow log of one trace's spans, or None while its root has not arrived."""
+    roots = [s for s in spans if s["parent_span_id"] is None]
+    if not roots:
+        return None
+    root = roots[0]
+    attributes: dict[str, Any] = root["attributes"]
+    resource: dict[str, Any] = root["resource"]
+    if attributes.get(STATUS_KEY):
+        status = str(attributes[STATUS_KEY])
+    else:
+        status = "ERROR" if root["status_code"] == STATUS_CODE_ERROR else "SUCCESS"
+    metrics = {
+        key.removeprefix(METRIC_PREFIX): value
+        for key, value in attributes.items()
+        if key.startswith(METRIC_PREFIX)
+    }
+    return {
+        "id": str(uuid.UUID(hex=root["trace_id"])),
+        "environment": _text(_first(resource, ENVIRONMENT_KEYS)) or DEFAULT_ENVIRONMENT,
+        "workflow_version": _text(_first(resource, VERSION_KEYS)),
+        "executed_at": _time(root["start_unix_nano"]).isoformat(),
+        "execution_time_seconds": (root["end_unix_nano"] - root["start_unix_nano"]) / 1e9,
+        "status": status,
+        "ticket_id": _text(attributes.get(TICKET_KEY)),
+        "category": _text(attributes.get(CATEGORY_KEY)),
+        "resolution_status": _text(attributes.get(RESOLUTION_KEY)),
+        "metrics": metrics or None,
+        "payload": {
+            "trace": [_step(s) for s in spans if s is not root],
+            "otel": {
+                "trace_id": root["trace_id"],
+                "root_span": root["name"],
+                "service_name": resource.get(SERVICE_NAME_KEY),
+                "attributes": {k: v for k, v in attributes.items() if k not in _OURS},
+                **({"status_message": root["status_message"]} if root["status_message"] else {}),
+            },
+        },
+    }
+
+
+async def ingest_spans(
+    conn: AsyncConnection, *, client_id: str, spans: Sequence[Span], max_future: timedelta
+) -> list[str]:
+    """Stage the spans and write the log of every trace whose root has arrived.
+    Returns the reasons for traces that could not become a log."""
+    if not spans:
+        return []
+    await repository.stage_spans(conn, client_id=client_id, spans=spans)
+    trace_ids = sorted({s.trace_id for s in spans})
+    staged = await repository.select_trace_spans(conn, client_id=client_id, trace_ids=trace_ids)
+    problems: list[str] = []
+    for trace_id, trace_spans in itertools.groupby(staged, key=lambda s: s["trace_id"]):
+        log = log_of_trace(list(trace_spans))
+        if log is None:
+            continue
+        row = to_row(log, check_nul=True, max_future=max_future)
+        if not isinstance(row, LogRow):
+            reasons = "; ".join(f"{e.field}: {e.reason}" for e in row)
+            problems.append(f"trace {trace_id}: {reasons}")
+            continue
+        await logs_repository.upsert_refreshing_payload(conn, client_id=client_id, row=row)
+    return problems
+
+
+async def run_span_purger(engine: AsyncEngine, *, interval_seconds: float = 3600) -> None:
+    while True:
+        await asyncio.sleep(interval_seconds)
+        try:
+            async with engine.begin() as conn:
+                await state_tenant(conn, None)
+                await repository.delete_spans_received_before(
+                    conn, seconds_ago=STAGED_SPAN_TTL_SECONDS
+                )
+        except Exception as exc:  # retried at the next interval
+            logger.warning("could not purge staged spans: %s", type(exc).__name__)

@@ -1,0 +1,85 @@
+"""`central-logger ship`: backfill from JSONL through the shipper, against the real service."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import orjson
+
+from tests.clients.conftest import API_KEY, Service
+
+
+def _ship(
+    service: Service, tmp_path: Path, *files: str, stdin: bytes | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "central_logger",
+            "ship",
+            *files,
+            "--url",
+            service.url,
+            "--api-key",
+            API_KEY,
+            "--rejected",
+            str(tmp_path / "rejected.jsonl"),
+            "--no-progress",
+        ],
+        input=stdin.decode() if stdin is not None else None,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=tmp_path,
+    )
+
+
+def test_ship_reports_and_replays_idempotently(
+    service: Service, environment: str, tmp_path: Path
+) -> None:
+    good = [
+        {
+            "id": str(uuid.uuid4()),
+            "environment": environment,
+            "executed_at": "2026-11-01T10:00:00Z",
+            "status": "success",
+            "ticket_id": f"T-{i}",
+        }
+        for i in range(250)
+    ]
+    lines = [orjson.dumps(log) for log in good]
+    lines.insert(10, b"{not json")
+    lines.insert(
+        20, orjson.dumps({"environment": environment, "status": "SUCCESS"})
+    )  # no executed_at
+    backfill = tmp_path / "backfill.jsonl"
+    backfill.write_bytes(b"\n".join(lines) + b"\n")
+
+    first = _ship(service, tmp_path, str(backfill))
+    assert first.returncode == 1, first.stderr
+    assert "252 lines: 250 accepted, 0 duplicate, 2 rejected, 0 dropped" in first.stdout
+    rejected = [
+        orjson.loads(line) for line in (tmp_path / "rejected.jsonl").read_bytes().splitlines()
+    ]
+    assert {r["line"] for r in rejected} == {f"{backfill}:11", f"{backfill}:21"}
+    assert any(e["field"] == "executed_at" for r in rejected for e in r["errors"])
+    assert len(service.logs(environment)) == 250
+
+    only_good = tmp_path / "good.jsonl"
+    only_good.write_bytes(b"\n".join(orjson.dumps(log) for log in good) + b"\n")
+    again = _ship(service, tmp_path, str(only_good))
+    assert again.returncode == 0, again.stderr
+    assert "250 lines: 0 accepted, 250 duplicate, 0 rejected" in again.stdout
+    assert len(service.logs(environment)) == 250
+
+
+def test_ship_reads_stdin(service: Service, environment: str, tmp_path: Path) -> None:
+    log = {"environment": environment, "executed_at": "2026-11-01T10:00:00Z", "status": "FAILED"}
+    result = _ship(service, tmp_path, "-", stdin=orjson.dumps(log) + b"\n")
+    assert result.returncode == 0, result.stderr
+    assert [item["status"] for item in service.logs(environment)] == ["FAILED"]
