@@ -6,19 +6,19 @@ PIP := $(VENV)/bin/pip
 INSTALLED := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-api lint format demo
+.PHONY: help install run test test-api lint format demo bench bench-full wrk faults
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-$(INSTALLED): pyproject.toml
+$(INSTALLED): pyproject.toml clients/python/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install --quiet --disable-pip-version-check -e ".[dev]"
+	$(PIP) install --quiet --disable-pip-version-check -e ".[dev]" -e clients/python
 	touch $@
 
-install: $(INSTALLED) ## Create .venv and install the package with its dev tools
+install: $(INSTALLED) ## Create .venv and install the service, the shipper and the dev tools
 
-run: install ## Start the service on http://localhost:8000 (embedded PostgreSQL unless DATABASE_URL is set)
+run: install web-build ## Start the service on http://localhost:8000 (embedded PostgreSQL unless DATABASE_URL is set)
 	$(VENV)/bin/central-logger serve
 
 demo: install ## Ship sample logs into the database `make run` uses
@@ -35,4 +35,19 @@ format: install ## Apply ruff's fixes and formatting
 test-api: install ## The service's tests on a real PostgreSQL (TEST_DATABASE_URL or embedded)
 	$(PY) -m pytest tests/api -q
 
-test: lint test-api ## Everything CI runs
+include clients/python/client.mk
+include web/web.mk
+
+test: lint lint-client test-api test-client web-test test-e2e ## Everything CI runs
+
+wrk: ## Install Debian's wrk (the benchmark's HTTP load generator) when it is missing
+	@command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
+
+bench: install wrk ## About 1M logs: ingestion, queries and metrics against this machine's limits
+	$(PY) -m bench.perf --logs 1000000
+
+faults: install ## PostgreSQL restart and SIGTERM under load: every 2xx'd log stored (docs/reliability.md)
+	$(PY) -m bench.faults --clients 8 --seconds 30
+
+bench-full: install wrk ## 5M logs (queries measured at 1M and 5M) and a 10-minute memory soak
+	$(PY) -m bench.perf --checkpoints 1000000,5000000 --soak-seconds 600

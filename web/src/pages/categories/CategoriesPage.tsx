@@ -1,0 +1,165 @@
+import { lazy, Suspense, useMemo, useState } from "react";
+import { Link, useNavigate } from "react-router";
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import {
+  createColumnHelper,
+  flexRender,
+  getCoreRowModel,
+  getSortedRowModel,
+  useReactTable,
+  type SortingState,
+} from "@tanstack/react-table";
+import type { Categories, CategoryRow } from "../../api/types";
+import { useAuth } from "../../auth/AuthContext";
+import { RangeControls } from "../../components/RangeControls";
+import { Empty, ErrorState, Loading } from "../../components/States";
+import { Time } from "../../components/Time";
+import { formatCount, formatDuration, formatPercent } from "../../lib/format";
+import { rangeToParams } from "../../lib/range";
+import { useEnvironments, useRangeInUrl } from "../overview/useOverview";
+
+const CategoriesChart = lazy(() => import("./CategoriesChart"));
+
+/** How the metrics API names runs without a category; the logs API cannot filter on it. */
+export const UNCATEGORIZED = "uncategorized";
+
+/** The Logs page filtered to a category, or null for the runs without one. */
+export function categoryLink(category: string): string | null {
+  if (category === UNCATEGORIZED) return null;
+  return `/logs?category=${encodeURIComponent(category)}`;
+}
+
+const column = createColumnHelper<CategoryRow>();
+const columns = [
+  column.accessor("category", {
+    header: "Category",
+    cell: (c) => {
+      const to = categoryLink(c.getValue());
+      return to ? (
+        <Link to={to} data-testid="category-link">
+          {c.getValue()}
+        </Link>
+      ) : (
+        <span className="muted" title="Runs without a category; the Logs page cannot filter on a missing category">
+          {c.getValue()}
+        </span>
+      );
+    },
+  }),
+  column.accessor("runs", { header: "Runs", meta: { numeric: true }, cell: (c) => formatCount(c.getValue()) }),
+  column.accessor("share", { header: "Share", meta: { numeric: true }, cell: (c) => formatPercent(c.getValue()) }),
+  column.accessor("success_rate", { header: "Success rate", meta: { numeric: true }, cell: (c) => formatPercent(c.getValue()) }),
+  column.accessor("failed_runs", { header: "Failed", meta: { numeric: true }, cell: (c) => formatCount(c.getValue()) }),
+  column.accessor("avg_execution_time_seconds", { header: "Avg time", meta: { numeric: true }, cell: (c) => formatDuration(c.getValue()) }),
+  column.accessor("p95_execution_time_seconds", { header: "p95 time", meta: { numeric: true }, cell: (c) => formatDuration(c.getValue()) }),
+];
+
+export default function CategoriesPage() {
+  const [range, setRange] = useRangeInUrl();
+  const environments = useEnvironments(range);
+  const { get, clientId } = useAuth();
+  const navigate = useNavigate();
+  const params = rangeToParams(range);
+  const query = useQuery({
+    queryKey: ["categories", clientId, params],
+    queryFn: ({ signal }) => get<Categories>("/api/v1/metrics/categories", params, signal),
+    placeholderData: keepPreviousData,
+  });
+  const [sorting, setSorting] = useState<SortingState>([]);
+  const rows = useMemo(() => query.data?.categories ?? [], [query.data]);
+  const table = useReactTable({
+    data: rows,
+    columns,
+    state: { sorting },
+    onSortingChange: setSorting,
+    getCoreRowModel: getCoreRowModel(),
+    getSortedRowModel: getSortedRowModel(),
+    getRowId: (r) => r.category,
+  });
+
+  return (
+    <div className="page">
+      <header className="page-head">
+        <div>
+          <h1>Categories</h1>
+          {query.data ? (
+            <p className="muted small">
+              {formatCount(query.data.total_runs)} runs · <Time iso={query.data.from} /> → <Time iso={query.data.to} />
+            </p>
+          ) : null}
+        </div>
+        <RangeControls key={range.range} state={range} onChange={setRange} environments={environments} />
+      </header>
+      {query.isPending ? (
+        <Loading label="Loading categories…" />
+      ) : query.isError ? (
+        <ErrorState error={query.error} onRetry={() => query.refetch()} />
+      ) : rows.length === 0 ? (
+        <Empty title="No runs in this range">Categories appear once runs with a category are logged.</Empty>
+      ) : (
+        <div className={query.isFetching ? "refreshing" : undefined}>
+          <section className="card card-wide">
+            <h2>Per category</h2>
+            <Suspense fallback={<Loading label="Loading chart…" />}>
+              <CategoriesChart
+                rows={rows}
+                onSelect={(c) => {
+                  const to = categoryLink(c);
+                  if (to) navigate(to);
+                }}
+              />
+            </Suspense>
+          </section>
+          <div className="table-wrap">
+            <table className="table table-rows" data-testid="categories-table">
+              <thead>
+                {table.getHeaderGroups().map((g) => (
+                  <tr key={g.id}>
+                    {g.headers.map((h) => {
+                      const numeric = (h.column.columnDef.meta as { numeric?: boolean } | undefined)?.numeric;
+                      const sorted = h.column.getIsSorted();
+                      return (
+                        <th
+                          key={h.id}
+                          scope="col"
+                          className={numeric ? "num" : undefined}
+                          aria-sort={sorted === "asc" ? "ascending" : sorted === "desc" ? "descending" : "none"}
+                        >
+                          <button type="button" className="sort" onClick={h.column.getToggleSortingHandler()}>
+                            {flexRender(h.column.columnDef.header, h.getContext())}
+                            <span aria-hidden="true">{sorted === "asc" ? " ▲" : sorted === "desc" ? " ▼" : ""}</span>
+                          </button>
+                        </th>
+                      );
+                    })}
+                  </tr>
+                ))}
+              </thead>
+              <tbody>
+                {table.getRowModel().rows.map((row) => (
+                  <tr
+                    key={row.id}
+                    data-testid="category-row"
+                    onClick={(e) => {
+                      const to = categoryLink(row.original.category);
+                      if (to && !(e.target as HTMLElement).closest("a")) navigate(to);
+                    }}
+                  >
+                    {row.getVisibleCells().map((cell) => (
+                      <td
+                        key={cell.id}
+                        className={(cell.column.columnDef.meta as { numeric?: boolean } | undefined)?.numeric ? "num" : undefined}
+                      >
+                        {flexRender(cell.column.columnDef.cell, cell.getContext())}
+                      </td>
+                    ))}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </div>
+      )}
+    </div>
+  );
+}

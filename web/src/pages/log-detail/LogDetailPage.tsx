@@ -1,0 +1,170 @@
+import { useState } from "react";
+import { Link, useLocation, useParams } from "react-router";
+import { useQuery } from "@tanstack/react-query";
+import type { LogDetail } from "../../api/types";
+import { useAuth } from "../../auth/AuthContext";
+import { CopyButton, JsonViewer } from "../../components/JsonViewer";
+import { ErrorState, Loading } from "../../components/States";
+import { StatusBadge, statusTone } from "../../components/StatusBadge";
+import { Time } from "../../components/Time";
+import { formatDuration, formatPercent } from "../../lib/format";
+import { parseTrace, shareOf, type ParsedTrace, type TraceStep } from "./trace";
+
+function Fact({ label, children }: { label: string; children: React.ReactNode }) {
+  return (
+    <div className="fact">
+      <dt>{label}</dt>
+      <dd>{children ?? <span className="muted">—</span>}</dd>
+    </div>
+  );
+}
+
+function Step({ step, total }: { step: TraceStep; total: number | null }) {
+  const [open, setOpen] = useState(false);
+  const share = shareOf(step, total);
+  const left = total && step.offset !== null ? Math.min(100, (step.offset / total) * 100) : 0;
+  const width = share !== null ? Math.max(0.6, share * 100) : 0;
+  const tone = step.status ? statusTone(step.status.toUpperCase() === "OK" ? "SUCCESS" : step.status) : "neutral";
+  const hasDetail = step.input !== undefined || step.output !== undefined || step.error !== undefined;
+  const panelId = `step-${step.index}-detail`;
+  return (
+    <li className="step" data-testid="trace-step">
+      <button
+        type="button"
+        className="step-head"
+        aria-expanded={open}
+        aria-controls={panelId}
+        onClick={() => setOpen(!open)}
+      >
+        <span className="step-index">{step.index + 1}</span>
+        <span className="step-name" data-testid="trace-step-name">{step.name}</span>
+        <span className="step-status">{step.status ? <span className={`badge badge-${tone}`}>{step.status}</span> : null}</span>
+        <span className="step-track" aria-hidden="true">
+          {width ? <span className={`step-bar step-bar-${tone}`} style={{ left: `${Math.min(left, 100 - width)}%`, width: `${width}%` }} /> : null}
+        </span>
+        <span className="step-duration num" data-testid="trace-step-duration">{formatDuration(step.duration)}</span>
+        <span className="step-share num">{share !== null ? formatPercent(share) : "—"}</span>
+        <span className="chevron" aria-hidden="true">{open ? "▾" : "▸"}</span>
+      </button>
+      {open ? (
+        <div className="step-detail" id={panelId}>
+          {hasDetail ? (
+            <>
+              {step.input !== undefined ? <JsonViewer title="Input" value={step.input} /> : null}
+              {step.output !== undefined ? <JsonViewer title="Output" value={step.output} /> : null}
+              {step.error !== undefined ? <JsonViewer title="Error" value={step.error} /> : null}
+            </>
+          ) : (
+            <JsonViewer title="Step as recorded" value={step.raw} />
+          )}
+        </div>
+      ) : null}
+    </li>
+  );
+}
+
+export function TraceView({ trace }: { trace: ParsedTrace }) {
+  if (!trace.present) {
+    return <p className="muted" data-testid="trace-absent">This run's payload has no <code>trace</code>.</p>;
+  }
+  if (trace.problem) {
+    return (
+      <p className="notice" data-testid="trace-problem">
+        The trace could not be read as steps: {trace.problem}. It is shown as recorded in the payload below.
+      </p>
+    );
+  }
+  if (!trace.steps.length) return <p className="muted">The trace is empty.</p>;
+  return (
+    <>
+      <div className="step-legend small muted" aria-hidden="true">
+        <span />
+        <span>Step</span>
+        <span>Status</span>
+        <span>Timeline {trace.total ? `(0 → ${formatDuration(trace.total)})` : ""}</span>
+        <span className="num">Duration</span>
+        <span className="num">Share</span>
+        <span />
+      </div>
+      <ol className="steps" data-testid="trace">
+        {trace.steps.map((s) => (
+          <Step key={s.index} step={s} total={trace.total} />
+        ))}
+      </ol>
+    </>
+  );
+}
+
+export default function LogDetailPage() {
+  const { id = "" } = useParams();
+  const { get, clientId } = useAuth();
+  const location = useLocation();
+  const back = (location.state as { back?: string } | null)?.back ?? "";
+  const log = useQuery({
+    queryKey: ["log", clientId, id],
+    queryFn: ({ signal }) => get<LogDetail>(`/api/v1/logs/${encodeURIComponent(id)}`, {}, signal),
+  });
+
+  const header = (
+    <nav className="crumbs" aria-label="Breadcrumb">
+      <Link to={`/logs${back}`}>← Logs</Link>
+    </nav>
+  );
+  if (log.isPending) return <div className="page">{header}<Loading label="Loading the run…" /></div>;
+  if (log.isError) return <div className="page">{header}<ErrorState error={log.error} onRetry={() => log.refetch()} /></div>;
+
+  const d = log.data;
+  const trace = parseTrace(d.payload ?? undefined, d.execution_time_seconds);
+  return (
+    <div className="page">
+      {header}
+      <header className="page-head">
+        <div>
+          <h1>
+            Run <code className="id">{d.id}</code> <CopyButton text={d.id} label="Copy id" />
+          </h1>
+          <p className="muted small">
+            <StatusBadge status={d.status} /> · <Time iso={d.executed_at} /> · {formatDuration(d.execution_time_seconds)}
+          </p>
+        </div>
+      </header>
+
+      <section className="card">
+        <dl className="facts" data-testid="facts">
+          <Fact label="Status"><StatusBadge status={d.status} /></Fact>
+          <Fact label="Executed at"><Time iso={d.executed_at} /></Fact>
+          <Fact label="Duration">{formatDuration(d.execution_time_seconds)}</Fact>
+          <Fact label="Client">{d.client_id}</Fact>
+          <Fact label="Environment">{d.environment}</Fact>
+          <Fact label="Version">{d.workflow_version}</Fact>
+          <Fact label="Category">
+            {d.category ? <Link to={`/logs?category=${encodeURIComponent(d.category)}`}>{d.category}</Link> : null}
+          </Fact>
+          <Fact label="Ticket">
+            {d.ticket_id ? (
+              <Link to={`/logs?ticket_id=${encodeURIComponent(d.ticket_id)}`} data-testid="ticket-link" title="Other runs of this ticket">
+                {d.ticket_id} · other runs
+              </Link>
+            ) : null}
+          </Fact>
+          <Fact label="Resolution">{d.resolution_status}</Fact>
+          <Fact label="Received"><Time iso={d.created_at} /></Fact>
+        </dl>
+      </section>
+
+      <section className="card" aria-labelledby="trace-title">
+        <h2 id="trace-title">Trace {trace.steps.length ? <span className="muted small">· {trace.steps.length} steps</span> : null}</h2>
+        <TraceView trace={trace} />
+      </section>
+
+      <div className="grid">
+        <section className="card">
+          <JsonViewer title="Metrics" value={d.metrics ?? undefined} empty="No metrics recorded." />
+        </section>
+        <section className="card">
+          <JsonViewer title="Payload" value={d.payload ?? undefined} empty="No payload recorded." />
+        </section>
+      </div>
+    </div>
+  );
+}
