@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     max_batch_size: int = 1000
     max_page_size: int = 500
     # Beyond this many matching rows, list totals are reported as a lower bound.
-    count_limit: int = 10_000
+    count_limit: int = 1_000
     # Clock skew tolerated on executed_at.
     max_future_seconds: int = 3600
     # Hostile-input limits: each refusal is its own 422 (or 431 for headers).

@@ -124,7 +124,7 @@ async def list_logs(
         params=params,
         count_limit=state.settings.count_limit,
     )
-    return ORJSONResponse(page.model_dump(mode="json"))
+    return ORJSONResponse(page)
 
 
 @router.get("/logs/{log_id}", operation_id="get_log", response_model=LogDetail)

@@ -26,8 +26,6 @@ from central_logger.logs.schemas import (
     LogDetail,
     LogFilters,
     LogListParams,
-    LogPage,
-    LogSummary,
 )
 from central_logger.logs.validation import to_row
 
@@ -153,7 +151,9 @@ def log_query(tenancy: Tenancy, filters: LogFilters) -> LogQuery:
 
 async def list_logs(
     conn: AsyncConnection, *, tenancy: Tenancy, params: LogListParams, count_limit: int
-) -> LogPage:
+) -> dict[str, Any]:
+    """A page in the shape of `LogPage`. Rows go out as the database returns them:
+    validating 500 rows through the model cost more than the query itself."""
     query = log_query(tenancy, params)
     after = decode_cursor(params.cursor, order=params.order) if params.cursor else None
     rows = await repository.select_page(
@@ -164,20 +164,22 @@ async def list_logs(
         offset=0 if after else (params.page - 1) * params.page_size,
         limit=params.page_size + 1,
     )
-    items = [LogSummary.model_validate(dict(row)) for row in rows[: params.page_size]]
+    # Column keys are str subclasses, which orjson refuses as dict keys.
+    names = [str(key) for key in rows[0]] if rows else []
+    items = [dict(zip(names, row.values(), strict=True)) for row in rows[: params.page_size]]
     next_cursor = None
     if len(rows) > params.page_size:
         last = items[-1]
-        next_cursor = encode_cursor(Position(last.executed_at, last.id), order=params.order)
+        next_cursor = encode_cursor(Position(last["executed_at"], last["id"]), order=params.order)
     counted = await repository.count_matching(conn, query=query, limit=count_limit + 1)
-    return LogPage(
-        items=items,
-        page=params.page,
-        page_size=params.page_size,
-        total=min(counted, count_limit),
-        total_exact=counted <= count_limit,
-        next_cursor=next_cursor,
-    )
+    return {
+        "items": items,
+        "page": params.page,
+        "page_size": params.page_size,
+        "total": min(counted, count_limit),
+        "total_exact": counted <= count_limit,
+        "next_cursor": next_cursor,
+    }
 
 
 async def get_log(conn: AsyncConnection, *, tenancy: Tenancy, log_id: UUID) -> LogDetail:

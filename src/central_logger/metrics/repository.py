@@ -103,6 +103,10 @@ class _Parts:
         return " UNION ALL ".join(self.selects)
 
 
+# The statements are long to plan and their best plan does not depend on the range's
+# values; a generic plan of the prepared statement halves their latency (measured).
+_GENERIC_PLAN = text("SET LOCAL plan_cache_mode = force_generic_plan")
+
 _HISTOGRAM_SUMS = ", ".join(f"COALESCE(sum({c}), 0)" for c in COLUMNS)
 
 
@@ -114,6 +118,7 @@ async def select_overview(
     parts = _Parts(query)
     union = parts.build()
     params = {**parts.params, "bucket": bucket, "origin": origin}
+    await conn.execute(_GENERIC_PLAN)
     statement = text(
         f"""
         WITH parts AS MATERIALIZED ({union})
@@ -142,6 +147,7 @@ async def select_overview(
 async def select_categories(conn: AsyncConnection, *, query: MetricsQuery) -> Sequence[RowMapping]:
     parts = _Parts(query)
     union = parts.build()
+    await conn.execute(_GENERIC_PLAN)
     statement = text(
         f"""
         SELECT COALESCE(NULLIF(category, ''), 'uncategorized') AS category,
