@@ -165,8 +165,10 @@ async def list_logs(
         limit=params.page_size + 1,
     )
     # Column keys are str subclasses, which orjson refuses as dict keys.
-    names = [str(key) for key in rows[0]] if rows else []
-    items = [dict(zip(names, row.values(), strict=True)) for row in rows[: params.page_size]]
+    names: list[str] = [str(key) for key in rows[0]] if rows else []
+    items: list[dict[str, Any]] = [
+        dict(zip(names, row.values(), strict=True)) for row in rows[: params.page_size]
+    ]
     next_cursor = None
     if len(rows) > params.page_size:
         last = items[-1]
