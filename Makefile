@@ -25,7 +25,7 @@ demo: install ## Ship sample logs into the database `make run` uses
 	$(VENV)/bin/central-logger demo
 
 lint: install ## ruff and mypy
-	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/mypy
 
 format: install ## Apply ruff's fixes and formatting
