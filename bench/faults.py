@@ -232,18 +232,26 @@ def _keys(clients: int) -> dict[str, str]:
     return {f"fault-key-{i}-{uuid.uuid4().hex}": f"fault_client_{i}" for i in range(clients)}
 
 
+async def _start_load(
+    service: Service, keys: dict[str, str], batch: int
+) -> tuple[Tally, asyncio.Event, list[asyncio.Task[None]]]:
+    """Wait for the service, then start one sending loop per key."""
+    await asyncio.to_thread(service.wait_ready)
+    tally, stop = Tally(), asyncio.Event()
+    tasks = [
+        asyncio.create_task(_client_loop(service.base, key, i, batch, stop, tally))
+        for i, key in enumerate(keys)
+    ]
+    return tally, stop, tasks
+
+
 async def restart_scenario(
     db: Database, workdir: Path, *, clients: int, seconds: float, batch: int = 1
 ) -> dict[str, Any]:
     keys = _keys(clients)
     service = Service(db.url, keys, workdir)
     try:
-        await asyncio.to_thread(service.wait_ready)
-        tally, stop = Tally(), asyncio.Event()
-        tasks = [
-            asyncio.create_task(_client_loop(service.base, key, i, batch, stop, tally))
-            for i, key in enumerate(keys)
-        ]
+        tally, stop, tasks = await _start_load(service, keys, batch)
         await asyncio.sleep(seconds / 3)
         down_at = time.monotonic()
         await asyncio.to_thread(db.stop)
@@ -277,12 +285,7 @@ async def sigterm_scenario(
     keys = _keys(clients)
     service = Service(db.url, keys, workdir)
     try:
-        await asyncio.to_thread(service.wait_ready)
-        tally, stop = Tally(), asyncio.Event()
-        tasks = [
-            asyncio.create_task(_client_loop(service.base, key, i, batch, stop, tally))
-            for i, key in enumerate(keys)
-        ]
+        tally, stop, tasks = await _start_load(service, keys, batch)
         await asyncio.sleep(seconds / 2)
         term_at = time.monotonic()
         service.terminate()

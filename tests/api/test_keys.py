@@ -9,6 +9,7 @@ import httpx
 import psycopg
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import event
 from typer.testing import CliRunner
 
 from central_logger.auth import service as keys_service
@@ -135,8 +136,21 @@ async def test_unknown_keys_are_cached_so_a_flood_costs_no_queries(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     state: AppState = app.state.central_logger
-    for _ in range(50):
-        assert (await client.get("/api/v1/logs", headers=auth("flood"))).status_code == 401
+    key_lookups: list[str] = []
+
+    def count_key_lookups(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if "api_keys" in statement:
+            key_lookups.append(statement)
+
+    event.listen(state.engine.sync_engine, "before_cursor_execute", count_key_lookups)
+    try:
+        for _ in range(50):
+            response = await client.get("/api/v1/logs", headers=auth("flood"))
+            assert response.status_code == 401
+    finally:
+        event.remove(state.engine.sync_engine, "before_cursor_execute", count_key_lookups)
+    # The first request asks the key store; the other 49 are answered from the cache.
+    assert len(key_lookups) == 1
     assert state.engine.pool.checkedout() == 0
     # One lookup for the 50 requests: the pool has opened at most the connections it needed.
     assert state.engine.pool.size() <= state.settings.db_pool_size
