@@ -41,7 +41,7 @@ from central_logger.db.embedded import start_embedded
 from central_logger.db.engine import create_engine
 from central_logger.db.migrate import upgrade_to_head
 from central_logger.db.tenancy import state_tenant
-from central_logger.logs.repository import insert_rows
+from central_logger.logs.repository import TenantRow, insert_rows
 from central_logger.metrics.histogram import GROWTH
 from central_logger.settings import Settings
 
@@ -96,7 +96,7 @@ def _load_part(args: tuple[str, list[str], int, int, int]) -> int:
                 client_id = clients[batch % len(clients)]
                 async with engine.begin() as conn:
                     await state_tenant(conn, client_id)
-                    stored += len(await insert_rows(conn, client_id=client_id, rows=rows))
+                    stored += len(await insert_rows(conn, [TenantRow(client_id, r) for r in rows]))
         finally:
             await engine.dispose()
         return stored

@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from central_logger.db.tenancy import state_tenant
 from central_logger.logs import service as logs_service
+from central_logger.logs.writer import LogWriter
 
 ENVIRONMENTS = ("production", "staging", "development")
 CATEGORIES = (
@@ -102,24 +102,27 @@ async def ship_demo_logs(
     rng = random.Random(seed)  # noqa: S311 - sample data, not secrets
     now = datetime.now(UTC)
     stored = 0
-    for client_id in client_ids:
-        logs = [
-            sample_log(
-                rng,
-                executed_at=now - timedelta(seconds=rng.uniform(0, days * 86400)),
-                version=rng.choice(("1.3.0", "1.4.0", "1.4.1")),
-            )
-            for _ in range(logs_per_client)
-        ]
-        for start in range(0, len(logs), 500):
-            async with engine.begin() as conn:
-                await state_tenant(conn, client_id)
+    writer = LogWriter(engine, flushers=1)
+    writer.start()
+    try:
+        for client_id in client_ids:
+            logs = [
+                sample_log(
+                    rng,
+                    executed_at=now - timedelta(seconds=rng.uniform(0, days * 86400)),
+                    version=rng.choice(("1.3.0", "1.4.0", "1.4.1")),
+                )
+                for _ in range(logs_per_client)
+            ]
+            for start in range(0, len(logs), 500):
                 result = await logs_service.ingest_batch(
-                    conn,
+                    writer,
                     client_id=client_id,
                     items=logs[start : start + 500],
                     check_nul=False,
                     max_future=timedelta(hours=1),
                 )
-            stored += result.accepted
+                stored += result.accepted
+    finally:
+        await writer.close()
     return stored

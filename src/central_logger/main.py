@@ -26,6 +26,7 @@ from central_logger.http.responses import ORJSONResponse
 from central_logger.http.security import install_security
 from central_logger.http.state import AppState
 from central_logger.logs.router import router as logs_router
+from central_logger.logs.writer import LogWriter
 from central_logger.metrics.router import router as metrics_router
 from central_logger.metrics.service import run_rollup_folder
 from central_logger.otlp.router import router as otlp_router
@@ -63,12 +64,19 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             max_buckets=settings.audit_max_buckets,
             retention=timedelta(days=settings.audit_retention_days),
         )
+        log_writer = LogWriter(
+            engine,
+            flushers=settings.ingest_flushers,
+            max_rows=settings.ingest_max_rows_per_flush,
+        )
+        log_writer.start()
         app.state.central_logger = AppState(
             settings=settings,
             engine=engine,
             key_store=key_store,
             rate_limiter=RateLimiter.from_settings(settings),
             audit=audit,
+            log_writer=log_writer,
         )
         background = [
             asyncio.create_task(key_store.run_last_used_flusher()),
@@ -83,6 +91,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         finally:
             for task in background:
                 task.cancel()
+            with contextlib.suppress(Exception):
+                await log_writer.close()
             with contextlib.suppress(Exception):
                 await key_store.flush_last_used()
             with contextlib.suppress(Exception):

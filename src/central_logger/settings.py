@@ -76,6 +76,12 @@ class Settings(BaseSettings):
     # either way (queries read pending deltas too); folding keeps those reads small.
     rollup_fold_interval_seconds: float = 2.0
 
+    # Group commit: concurrent ingestion requests share an insert and its commit. Each
+    # worker runs INGEST_FLUSHERS inserts at a time, each of whole requests up to
+    # INGEST_MAX_ROWS_PER_FLUSH rows.
+    ingest_flushers: int = Field(default=2, ge=1)
+    ingest_max_rows_per_flush: int = Field(default=5000, ge=1)
+
     db_pool_size: int = 10
     db_max_overflow: int = 10
     db_statement_timeout_ms: int = 30_000

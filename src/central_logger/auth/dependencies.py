@@ -89,7 +89,7 @@ TenantConn = Annotated[AsyncConnection, Depends(tenant_conn, scope="function")]
 
 
 def _require(scope: Scope) -> object:
-    def check(principal: CurrentPrincipal) -> Principal:
+    async def check(principal: CurrentPrincipal) -> Principal:
         if scope not in principal.scopes:
             raise ProblemError(403, f"This API key lacks the {scope.value!r} scope")
         return principal

@@ -12,7 +12,9 @@ from central_logger.http.state import AppState
 from central_logger.settings import Settings
 
 
-def get_state(request: Request) -> AppState:
+# Dependencies are `async def` on purpose: FastAPI runs a plain `def` dependency in a
+# thread pool, a thread hand-off per request for a single attribute read.
+async def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.central_logger
     return state
 
@@ -20,7 +22,7 @@ def get_state(request: Request) -> AppState:
 State = Annotated[AppState, Depends(get_state)]
 
 
-def get_settings(state: State) -> Settings:
+async def get_settings(state: State) -> Settings:
     return state.settings
 
 

@@ -12,6 +12,7 @@ from central_logger.settings import Settings
 if TYPE_CHECKING:
     from central_logger.audit.service import AuditRecorder
     from central_logger.auth.service import KeyStore
+    from central_logger.logs.writer import LogWriter
     from central_logger.ratelimit.service import RateLimiter
 
 
@@ -22,3 +23,4 @@ class AppState:
     key_store: KeyStore
     rate_limiter: RateLimiter
     audit: AuditRecorder
+    log_writer: LogWriter

@@ -13,28 +13,28 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central_logger.db.tables import workflow_logs as logs
 
-# One statement for one row or a thousand: arrays in, ON CONFLICT skips replays, and
-# RETURNING tells which ids were new. The same text every time, so psycopg prepares it.
-_INSERT_ROWS = text(
-    """
+# One statement for one row or many thousands, from any number of tenants: arrays in,
+# ON CONFLICT skips replays, and RETURNING tells which rows were new. The same text
+# every time, so psycopg prepares it. The arrays go in PostgreSQL's binary format
+# (`%(name)b`): psycopg escapes a text-format array element by element with a regular
+# expression, which cost ~110 ms per thousand 1 KB payloads against ~1 ms in binary.
+_INSERT_ROWS = """
     INSERT INTO workflow_logs (
         id, client_id, environment, workflow_version, ticket_id, executed_at,
         execution_time_seconds, status, category, resolution_status, metrics, payload)
-    SELECT r.id, :client_id, r.environment, r.workflow_version, r.ticket_id, r.executed_at,
+    SELECT r.id, r.client_id, r.environment, r.workflow_version, r.ticket_id, r.executed_at,
            r.execution_time_seconds, r.status, r.category, r.resolution_status,
            r.metrics::jsonb, r.payload::jsonb
     FROM unnest(
-        CAST(:ids AS uuid[]), CAST(:environments AS text[]), CAST(:workflow_versions AS text[]),
-        CAST(:ticket_ids AS text[]), CAST(:executed_ats AS timestamptz[]),
-        CAST(:execution_times AS float8[]), CAST(:statuses AS text[]),
-        CAST(:categories AS text[]), CAST(:resolution_statuses AS text[]),
-        CAST(:metrics AS text[]), CAST(:payloads AS text[])
-    ) AS r(id, environment, workflow_version, ticket_id, executed_at, execution_time_seconds,
-           status, category, resolution_status, metrics, payload)
+        %(ids)b::uuid[], %(client_ids)b::text[], %(environments)b::text[],
+        %(workflow_versions)b::text[], %(ticket_ids)b::text[], %(executed_ats)b::timestamptz[],
+        %(execution_times)b::float8[], %(statuses)b::text[], %(categories)b::text[],
+        %(resolution_statuses)b::text[], %(metrics)b::text[], %(payloads)b::text[]
+    ) AS r(id, client_id, environment, workflow_version, ticket_id, executed_at,
+           execution_time_seconds, status, category, resolution_status, metrics, payload)
     ON CONFLICT (id, client_id) DO NOTHING
-    RETURNING id
-    """
-)
+    RETURNING client_id, id
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,30 +54,38 @@ class LogRow:
     payload_json: str | None
 
 
-async def insert_rows(
-    conn: AsyncConnection, *, client_id: str, rows: Sequence[LogRow]
-) -> set[UUID]:
-    """Insert what is new; return the ids that were inserted (the rest were stored already)."""
+@dataclass(frozen=True, slots=True)
+class TenantRow:
+    """A row and the tenant it belongs to, as its API key established."""
+
+    client_id: str
+    row: LogRow
+
+
+async def insert_rows(conn: AsyncConnection, rows: Sequence[TenantRow]) -> set[tuple[str, UUID]]:
+    """Insert what is new; return the (client_id, id) pairs that were inserted (the
+    rest were stored already)."""
     if not rows:
         return set()
-    result = await conn.execute(
+    logs_ = [t.row for t in rows]
+    result = await conn.exec_driver_sql(
         _INSERT_ROWS,
         {
-            "client_id": client_id,
-            "ids": [r.id for r in rows],
-            "environments": [r.environment for r in rows],
-            "workflow_versions": [r.workflow_version for r in rows],
-            "ticket_ids": [r.ticket_id for r in rows],
-            "executed_ats": [r.executed_at for r in rows],
-            "execution_times": [r.execution_time_seconds for r in rows],
-            "statuses": [r.status for r in rows],
-            "categories": [r.category for r in rows],
-            "resolution_statuses": [r.resolution_status for r in rows],
-            "metrics": [r.metrics_json for r in rows],
-            "payloads": [r.payload_json for r in rows],
+            "ids": [r.id for r in logs_],
+            "client_ids": [t.client_id for t in rows],
+            "environments": [r.environment for r in logs_],
+            "workflow_versions": [r.workflow_version for r in logs_],
+            "ticket_ids": [r.ticket_id for r in logs_],
+            "executed_ats": [r.executed_at for r in logs_],
+            "execution_times": [r.execution_time_seconds for r in logs_],
+            "statuses": [r.status for r in logs_],
+            "categories": [r.category for r in logs_],
+            "resolution_statuses": [r.resolution_status for r in logs_],
+            "metrics": [r.metrics_json for r in logs_],
+            "payloads": [r.payload_json for r in logs_],
         },
     )
-    return set(result.scalars())
+    return {(row.client_id, row.id) for row in result}
 
 
 UNCATEGORIZED = "uncategorized"

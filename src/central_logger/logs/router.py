@@ -65,7 +65,6 @@ _BATCH_SCHEMA = {
 async def create_log(
     request: Request,
     principal: LimitedIngestPrincipal,
-    conn: TenantConn,
     state: State,
     client_id: OnBehalfOf = None,
 ) -> Response:
@@ -73,7 +72,7 @@ async def create_log(
     body = await read_json(request, max_bytes=settings.max_body_bytes, limits=json_limits(settings))
     await state.rate_limiter.charge(principal, Budget.LOGS)
     result = await service.ingest_one(
-        conn,
+        state.log_writer,
         client_id=ingest_client_id(principal, client_id),
         item=body.value,
         check_nul=body.may_contain_nul,
@@ -93,7 +92,6 @@ async def create_log(
 async def create_log_batch(
     request: Request,
     principal: LimitedIngestPrincipal,
-    conn: TenantConn,
     state: State,
     client_id: OnBehalfOf = None,
 ) -> Response:
@@ -102,7 +100,7 @@ async def create_log_batch(
     items = service.batch_items(body.value, max_batch_size=settings.max_batch_size)
     await state.rate_limiter.charge(principal, Budget.LOGS, len(items))
     result = await service.ingest_batch(
-        conn,
+        state.log_writer,
         client_id=ingest_client_id(principal, client_id),
         items=items,
         check_nul=body.may_contain_nul,

@@ -28,10 +28,11 @@ from central_logger.logs.schemas import (
     LogListParams,
 )
 from central_logger.logs.validation import to_row
+from central_logger.logs.writer import LogWriter
 
 
 async def ingest_one(
-    conn: AsyncConnection,
+    writer: LogWriter,
     *,
     client_id: str,
     item: Any,
@@ -41,7 +42,7 @@ async def ingest_one(
     row = to_row(item, check_nul=check_nul, max_future=max_future)
     if not isinstance(row, LogRow):
         raise validation_problem(row)
-    inserted = await repository.insert_rows(conn, client_id=client_id, rows=[row])
+    inserted = await writer.store(client_id, [row])
     return IngestResult(id=row.id, duplicate=row.id not in inserted)
 
 
@@ -70,7 +71,7 @@ def batch_items(body: Any, *, max_batch_size: int) -> list[Any]:
 
 
 async def ingest_batch(
-    conn: AsyncConnection,
+    writer: LogWriter,
     *,
     client_id: str,
     items: list[Any],
@@ -95,7 +96,7 @@ async def ingest_batch(
             to_insert.append(row)
         results.append(BatchItemResult(index=index, id=row.id, outcome=outcome))
 
-    inserted = await repository.insert_rows(conn, client_id=client_id, rows=to_insert)
+    inserted = await writer.store(client_id, to_insert)
     for row in to_insert:
         if row.id not in inserted:
             results[first_index_of[row.id]].outcome = "duplicate"
