@@ -30,7 +30,9 @@ def empty_database(database_url: str) -> str:
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(
             "TRUNCATE workflow_logs, api_keys, workflow_log_rollup_pending, "
-            "workflow_log_rollup_hourly, workflow_log_rollup_daily, audit_events"
+            "workflow_log_rollup_hourly, workflow_log_rollup_daily, audit_events, "
+            "workflow_log_rollup_histogram_pending, workflow_log_rollup_histogram_hourly, "
+            "workflow_log_rollup_histogram_daily"
         )
     return database_url
 

@@ -131,7 +131,58 @@ async def test_environment_narrows_metrics(
             "/api/v1/metrics/overview?days=7&environment=staging", headers=auth(TENANT_A_KEY)
         )
     ).json()
-    assert body["total_runs"] == sum(1 for log in known_logs if log["environment"] == "staging")
+    staging = [log for log in known_logs if log["environment"] == "staging"]
+    assert body["total_runs"] == len(staging)
+    times = [t for log in staging if (t := log["execution_time_seconds"]) is not None]
+    for fraction in (0.5, 0.95, 0.99):
+        assert_percentile(body[f"p{round(fraction * 100)}_execution_time_seconds"], times, fraction)
+
+
+async def test_environment_narrows_categories_and_their_percentiles(
+    app: FastAPI, client: httpx.AsyncClient, known_logs: list[dict[str, Any]]
+) -> None:
+    staging = [log for log in known_logs if log["environment"] == "staging"]
+    for folded in (False, True):
+        if folded:
+            await fold_rollups(app.state.central_logger.engine)
+        body = (
+            await client.get(
+                "/api/v1/metrics/categories",
+                params={"days": 7, "environment": "staging"},
+                headers=auth(TENANT_A_KEY),
+            )
+        ).json()
+        assert body["total_runs"] == len(staging)
+        for stats in body["categories"]:
+            mine = [
+                log for log in staging if (log["category"] or "uncategorized") == stats["category"]
+            ]
+            assert stats["runs"] == len(mine)
+            times = [t for log in mine if (t := log["execution_time_seconds"]) is not None]
+            if times:
+                assert_percentile(stats["p95_execution_time_seconds"], times, 0.95)
+            else:
+                assert stats["p95_execution_time_seconds"] is None
+
+
+async def test_a_category_named_uncategorized_is_counted_with_the_logs_without_one(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    logs = [
+        a_log(category=None, execution_time_seconds=1.0),
+        a_log(category="uncategorized", execution_time_seconds=9.0),
+        a_log(category="uncategorized", execution_time_seconds=None),
+    ]
+    await ship(client, logs, TENANT_A_KEY)
+    for folded in (False, True):
+        if folded:
+            await fold_rollups(app.state.central_logger.engine)
+        body = (
+            await client.get("/api/v1/metrics/categories?days=1", headers=auth(TENANT_A_KEY))
+        ).json()
+        (stats,) = body["categories"]
+        assert (stats["category"], stats["runs"]) == ("uncategorized", 3)
+        assert_percentile(stats["p95_execution_time_seconds"], [1.0, 9.0], 0.95)
 
 
 async def test_categories_match_independent_figures(

@@ -57,15 +57,17 @@ async def test_unfiltered_queries_see_only_the_stated_tenant(app: FastAPI) -> No
 
 @pytest.mark.usefixtures("two_tenants")
 async def test_rollup_tables_are_isolated_too(app: FastAPI) -> None:
-    for table in ("workflow_log_rollup_pending",):
+    for table in ("workflow_log_rollup_pending", "workflow_log_rollup_histogram_pending"):
         assert set(await _unfiltered(app, TENANT_B, table)) == {TENANT_B}
         assert set(await _unfiltered(app, None, table)) == {TENANT_A, TENANT_B}
     async with _state(app).engine.begin() as conn:
         # The fold states admin for itself: called with no tenant, it still moves all.
         folded = await conn.execute(text("SELECT workflow_log_rollup_fold()"))
         assert folded.scalar() == 2
-    assert set(await _unfiltered(app, TENANT_A, "workflow_log_rollup_hourly")) == {TENANT_A}
-    assert set(await _unfiltered(app, TENANT_A, "workflow_log_rollup_daily")) == {TENANT_A}
+    for folded_into in ("hourly", "daily", "histogram_hourly", "histogram_daily"):
+        table = f"workflow_log_rollup_{folded_into}"
+        assert set(await _unfiltered(app, TENANT_A, table)) == {TENANT_A}
+        assert set(await _unfiltered(app, None, table)) == {TENANT_A, TENANT_B}
 
 
 async def test_a_tenant_cannot_write_another_tenants_rows(app: FastAPI) -> None:
