@@ -249,8 +249,8 @@ def storage(url: str) -> dict[str, Any]:
                       pg_indexes_size('workflow_logs')"""
         ).fetchone()  # type: ignore[misc]
         rollups = conn.execute(
-            "SELECT sum(pg_total_relation_size(c)) FROM unnest(ARRAY['workflow_log_rollup_hourly', "
-            "'workflow_log_rollup_daily', 'workflow_log_rollup_pending']::regclass[]) c"
+            "SELECT sum(pg_total_relation_size(oid)) FROM pg_class "
+            "WHERE relkind = 'r' AND relname LIKE 'workflow_log_rollup%'"
         ).fetchone()
         compression = conn.execute(
             "SELECT pg_column_compression(payload) FROM workflow_logs "

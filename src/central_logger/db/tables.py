@@ -63,8 +63,24 @@ workflow_logs = Table(
     ),
     # The admin's all-clients listing.
     Index("ix_workflow_logs_executed", text("executed_at DESC"), text("id DESC")),
-    Index("ix_workflow_logs_client_status", "client_id", "status", text("executed_at DESC")),
-    Index("ix_workflow_logs_client_category", "client_id", "category", text("executed_at DESC")),
+    # Filtered listings in keyset order; the other filter columns are included, so a
+    # status + environment page and its bounded count read no heap to filter.
+    Index(
+        "ix_workflow_logs_client_status",
+        "client_id",
+        "status",
+        text("executed_at DESC"),
+        text("id DESC"),
+        postgresql_include=["environment", "category", "execution_time_seconds"],
+    ),
+    Index(
+        "ix_workflow_logs_client_category",
+        "client_id",
+        "category",
+        text("executed_at DESC"),
+        text("id DESC"),
+        postgresql_include=["environment", "status", "execution_time_seconds"],
+    ),
     Index(
         "ix_workflow_logs_client_ticket",
         "client_id",
