@@ -1,13 +1,13 @@
 """SQL for the metrics. A range is read from the cheapest source that is exact for
 each part of it: daily rollups for whole days, hourly rollups for whole hours, the
 pending deltas not yet folded into either, and raw rows for the partial hours at
-the ends. All parts of a figure are read by one statement, so they share one
-snapshot. Counts and histograms are separate rollups (histograms are sparse: one
-row per bucket that holds logs) and separate statements."""
+the ends. Counts and histograms are separate rollups (histograms are sparse: one
+row per bucket that holds logs); every part of a view is read by one statement, so
+all share one snapshot."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -41,103 +41,91 @@ _MEASURES = ["runs", "failed_runs", "time_count", "time_sum"]
 Dimension = Literal["environment", "category"]
 
 
-class _Parts:
-    """Builds the UNION ALL of every source, with its bound parameters."""
+class _Statement:
+    """The bound parameters of one statement, shared by all of its parts."""
 
-    def __init__(self, query: MetricsQuery) -> None:
+    def __init__(self) -> None:
         self.params: dict[str, Any] = {}
-        self.selects: list[str] = []
-        self._query = query
 
-    def _bind(self, value: Any) -> str:
+    def bind(self, value: Any) -> str:
         name = f"p{len(self.params)}"
         self.params[name] = value
         return f":{name}"
 
-    def _narrowing(self, *, environment_column: str | None = "environment") -> str:
-        clauses = []
-        if self._query.client_id is not None:
-            clauses.append(f"client_id = {self._bind(self._query.client_id)}")
-        if self._query.environment is not None and environment_column is not None:
-            clauses.append(f"{environment_column} = {self._bind(self._query.environment)}")
-        return "".join(f" AND {c}" for c in clauses)
-
-    def _within(self, time_column: str, spans: Sequence[Span]) -> str:
+    def within(self, time_column: str, spans: Sequence[Span]) -> str:
         return " OR ".join(
-            f"({time_column} >= {self._bind(start)} AND {time_column} < {self._bind(end)})"
+            f"({time_column} >= {self.bind(start)} AND {time_column} < {self.bind(end)})"
             for start, end in spans
         )
 
-    def _counts_rollup(self, table: str, time_column: str, spans: Sequence[Span]) -> None:
-        if spans:
-            self.selects.append(
-                f"SELECT {time_column} AS t, environment, category, status, "
-                f"{', '.join(_MEASURES)} FROM {table} "
-                f"WHERE ({self._within(time_column, spans)}){self._narrowing()}"
-            )
+    def narrowing(self, query: MetricsQuery, *, environment_column: str | None) -> str:
+        clauses = []
+        if query.client_id is not None:
+            clauses.append(f"client_id = {self.bind(query.client_id)}")
+        if query.environment is not None and environment_column is not None:
+            clauses.append(f"{environment_column} = {self.bind(query.environment)}")
+        return "".join(f" AND {c}" for c in clauses)
 
-    def _counts_raw(self, spans: Sequence[Span]) -> None:
-        if spans:
-            self.selects.append(
+    def counts(self, query: MetricsQuery) -> str:
+        """A UNION ALL of (t, environment, category, status, runs, failed_runs,
+        time_count, time_sum) over every source of the range."""
+        segments = query.segments
+        selects = [
+            f"SELECT {time_column} AS t, environment, category, status, {', '.join(_MEASURES)} "
+            f"FROM workflow_log_rollup_{level} WHERE ({self.within(time_column, spans)})"
+            f"{self.narrowing(query, environment_column='environment')}"
+            for level, time_column, spans in _rollup_spans(segments)
+        ]
+        if segments.raw:
+            selects.append(
                 "SELECT date_trunc('hour', executed_at, 'UTC') AS t, environment, "
                 "COALESCE(category, '') AS category, status, 1 AS runs, "
                 "(status <> 'SUCCESS')::int AS failed_runs, "
                 "(execution_time_seconds IS NOT NULL)::int AS time_count, "
                 "COALESCE(execution_time_seconds, 0) AS time_sum "
-                f"FROM workflow_logs WHERE ({self._within('executed_at', spans)})"
-                f"{self._narrowing()}"
+                f"FROM workflow_logs WHERE ({self.within('executed_at', segments.raw)})"
+                f"{self.narrowing(query, environment_column='environment')}"
             )
+        return " UNION ALL ".join(selects)
 
-    def counts(self) -> str:
-        """(t, environment, category, status, runs, failed_runs, time_count, time_sum)."""
-        segments = self._query.segments
-        if segments.daily is not None:
-            self._counts_rollup("workflow_log_rollup_daily", "day", [segments.daily])
-        self._counts_rollup("workflow_log_rollup_hourly", "hour", segments.hourly)
-        if segments.pending is not None:
-            self._counts_rollup("workflow_log_rollup_pending", "hour", [segments.pending])
-        self._counts_raw(segments.raw)
-        return " UNION ALL ".join(self.selects)
-
-    def _histogram_rollup(
-        self, level: str, time_column: str, spans: Sequence[Span], dimension: Dimension
-    ) -> None:
-        if spans:
-            # Histograms by environment are filtered by their value; those by category
-            # are not kept per environment (the service reads raw rows for that case).
-            environment = "value" if dimension == "environment" else None
-            self.selects.append(
-                f"SELECT value, bucket, logs FROM workflow_log_rollup_histogram_{level} "
-                f"WHERE dimension = {self._bind(dimension)} "
-                f"AND ({self._within(time_column, spans)})"
-                f"{self._narrowing(environment_column=environment)}"
-            )
-
-    def _histogram_raw(self, spans: Sequence[Span], dimension: Dimension) -> None:
-        if spans:
-            value = "environment" if dimension == "environment" else "COALESCE(category, '')"
-            self.selects.append(
-                f"SELECT {value} AS value, {bucket_sql('execution_time_seconds')} AS bucket, "
-                "1 AS logs FROM workflow_logs WHERE execution_time_seconds IS NOT NULL "
-                f"AND ({self._within('executed_at', spans)}){self._narrowing()}"
-            )
-
-    def histograms(self, dimension: Dimension) -> str:
-        """(value, bucket, logs): logs with a duration per bucket, sparse."""
-        segments = self._query.segments
+    def histograms(self, query: MetricsQuery, dimension: Dimension) -> str:
+        """A UNION ALL of (value, bucket, logs): logs with a duration per bucket, sparse."""
+        segments = query.segments
         if (
             dimension == "category"
-            and self._query.environment is not None
+            and query.environment is not None
             and (segments.daily or segments.hourly or segments.pending)
         ):
             raise ValueError("category histograms are not kept per environment; read raw rows")
-        if segments.daily is not None:
-            self._histogram_rollup("daily", "day", [segments.daily], dimension)
-        self._histogram_rollup("hourly", "hour", segments.hourly, dimension)
-        if segments.pending is not None:
-            self._histogram_rollup("pending", "hour", [segments.pending], dimension)
-        self._histogram_raw(segments.raw, dimension)
-        return " UNION ALL ".join(self.selects)
+        # Histograms by environment are narrowed by their value.
+        environment = "value" if dimension == "environment" else None
+        selects = [
+            f"SELECT value, bucket, logs FROM workflow_log_rollup_histogram_{level} "
+            f"WHERE dimension = {self.bind(dimension)} AND ({self.within(time_column, spans)})"
+            f"{self.narrowing(query, environment_column=environment)}"
+            for level, time_column, spans in _rollup_spans(segments)
+        ]
+        if segments.raw:
+            value = "environment" if dimension == "environment" else "COALESCE(category, '')"
+            selects.append(
+                f"SELECT {value} AS value, {bucket_sql('execution_time_seconds')} AS bucket, "
+                "1 AS logs FROM workflow_logs WHERE execution_time_seconds IS NOT NULL "
+                f"AND ({self.within('executed_at', segments.raw)})"
+                f"{self.narrowing(query, environment_column='environment')}"
+            )
+        return " UNION ALL ".join(selects)
+
+
+def _rollup_spans(segments: Segments) -> list[tuple[str, str, list[Span]]]:
+    """(level, time column, spans) of each rollup level the range reads."""
+    levels = []
+    if segments.daily is not None:
+        levels.append(("daily", "day", [segments.daily]))
+    if segments.hourly:
+        levels.append(("hourly", "hour", segments.hourly))
+    if segments.pending is not None:
+        levels.append(("pending", "hour", [segments.pending]))
+    return levels
 
 
 # The statements are long to plan and their best plan does not depend on the range's
@@ -145,66 +133,115 @@ class _Parts:
 _GENERIC_PLAN = text("SET LOCAL plan_cache_mode = force_generic_plan")
 
 
+def _dense(rows: Iterable[RowMapping]) -> list[int]:
+    """A histogram from its sparse (bucket, runs) rows."""
+    counts = [0] * BUCKETS
+    for row in rows:
+        counts[row["bucket"]] = int(row["runs"])
+    return counts
+
+
+@dataclass(frozen=True, slots=True)
+class OverviewRows:
+    splits: Sequence[RowMapping]  # `grouping_set`: total, status, environment or series
+    histogram: list[int]
+
+
 async def select_overview(
     conn: AsyncConnection, *, query: MetricsQuery, bucket: timedelta, origin: datetime
-) -> Sequence[RowMapping]:
-    """Totals, and the status, environment and series splits (`grouping_set`)."""
-    parts = _Parts(query)
-    union = parts.counts()
-    params = {**parts.params, "bucket": bucket, "origin": origin}
+) -> OverviewRows:
+    """Totals, the status, environment and series splits, and the execution-time
+    histogram, from one statement (one snapshot)."""
+    statement = _Statement()
+    counts = statement.counts(query)
+    histograms = statement.histograms(query, "environment")
     await conn.execute(_GENERIC_PLAN)
-    statement = text(
-        f"""
-        SELECT
-            CASE
-                WHEN GROUPING(status) = 0 THEN 'status'
-                WHEN GROUPING(environment) = 0 THEN 'environment'
-                WHEN GROUPING(bucket_start) = 0 THEN 'series'
-                ELSE 'total'
-            END AS grouping_set,
-            status, environment, bucket_start,
-            sum(runs)::bigint AS runs, sum(failed_runs)::bigint AS failed_runs,
-            sum(time_count)::bigint AS time_count, sum(time_sum) AS time_sum
-        FROM (SELECT *, date_bin(:bucket, t, :origin) AS bucket_start FROM ({union}) AS parts)
-            AS binned
-        GROUP BY GROUPING SETS ((), (status), (environment), (bucket_start))
-        """
+    rows = (
+        (
+            await conn.execute(
+                text(
+                    f"""
+                SELECT
+                    CASE
+                        WHEN GROUPING(status) = 0 THEN 'status'
+                        WHEN GROUPING(environment) = 0 THEN 'environment'
+                        WHEN GROUPING(bucket_start) = 0 THEN 'series'
+                        ELSE 'total'
+                    END AS grouping_set,
+                    status, environment, bucket_start,
+                    sum(runs)::bigint AS runs, sum(failed_runs)::bigint AS failed_runs,
+                    sum(time_count)::bigint AS time_count, sum(time_sum) AS time_sum,
+                    NULL::int AS bucket
+                FROM (SELECT *, date_bin(:bucket, t, :origin) AS bucket_start
+                      FROM ({counts}) AS parts) AS binned
+                GROUP BY GROUPING SETS ((), (status), (environment), (bucket_start))
+                UNION ALL
+                SELECT 'histogram', NULL, NULL, NULL, sum(logs)::bigint, NULL, NULL, NULL, bucket
+                FROM ({histograms}) AS parts
+                GROUP BY bucket
+                """
+                ),
+                {**statement.params, "bucket": bucket, "origin": origin},
+            )
+        )
+        .mappings()
+        .all()
     )
-    return (await conn.execute(statement, params)).mappings().all()
+    splits = [r for r in rows if r["grouping_set"] != "histogram"]
+    return OverviewRows(splits, _dense(r for r in rows if r["grouping_set"] == "histogram"))
 
 
-async def select_categories(conn: AsyncConnection, *, query: MetricsQuery) -> Sequence[RowMapping]:
-    parts = _Parts(query)
-    union = parts.counts()
+@dataclass(frozen=True, slots=True)
+class CategoryRows:
+    counts: Sequence[RowMapping]
+    histograms: dict[str, list[int]]
+
+
+async def select_categories(
+    conn: AsyncConnection, *, query: MetricsQuery, histogram_query: MetricsQuery
+) -> CategoryRows:
+    """Counts per category, and each category's histogram (read by `histogram_query`),
+    from one statement. Logs without a category count as 'uncategorized'."""
+    statement = _Statement()
+    counts = statement.counts(query)
+    histograms = statement.histograms(histogram_query, "category")
     await conn.execute(_GENERIC_PLAN)
-    statement = text(
-        f"""
-        SELECT COALESCE(NULLIF(category, ''), 'uncategorized') AS category,
-               sum(runs)::bigint AS runs,
-               (sum(runs) - sum(failed_runs))::bigint AS successful_runs,
-               sum(time_count)::bigint AS time_count, sum(time_sum) AS time_sum
-        FROM ({union}) AS parts
-        GROUP BY 1
-        ORDER BY runs DESC, category
-        """
+    rows = (
+        (
+            await conn.execute(
+                text(
+                    f"""
+                SELECT 'counts' AS kind,
+                       COALESCE(NULLIF(category, ''), 'uncategorized') AS category,
+                       sum(runs)::bigint AS runs,
+                       (sum(runs) - sum(failed_runs))::bigint AS successful_runs,
+                       sum(time_count)::bigint AS time_count, sum(time_sum) AS time_sum,
+                       NULL::int AS bucket
+                FROM ({counts}) AS parts
+                GROUP BY 2
+                UNION ALL
+                SELECT 'histogram', COALESCE(NULLIF(value, ''), 'uncategorized'),
+                       sum(logs)::bigint, NULL, NULL, NULL, bucket
+                FROM ({histograms}) AS parts
+                GROUP BY 2, bucket
+                """
+                ),
+                statement.params,
+            )
+        )
+        .mappings()
+        .all()
     )
-    return (await conn.execute(statement, parts.params)).mappings().all()
-
-
-async def select_histograms(
-    conn: AsyncConnection, *, query: MetricsQuery, dimension: Dimension
-) -> dict[str, list[int]]:
-    """Execution-time histograms per value of `dimension` ('' is no category)."""
-    parts = _Parts(query)
-    union = parts.histograms(dimension)
-    await conn.execute(_GENERIC_PLAN)
-    statement = text(
-        f"SELECT value, bucket, sum(logs)::bigint AS logs FROM ({union}) AS parts GROUP BY 1, 2"
+    by_category: dict[str, list[RowMapping]] = {}
+    for row in rows:
+        if row["kind"] == "histogram":
+            by_category.setdefault(row["category"], []).append(row)
+    return CategoryRows(
+        counts=sorted(
+            (r for r in rows if r["kind"] == "counts"), key=lambda r: (-r["runs"], r["category"])
+        ),
+        histograms={category: _dense(found) for category, found in by_category.items()},
     )
-    histograms: dict[str, list[int]] = {}
-    for value, bucket, logs in await conn.execute(statement, parts.params):
-        histograms.setdefault(value, [0] * BUCKETS)[bucket] = int(logs)
-    return histograms
 
 
 async def fold_pending_rollups(conn: AsyncConnection) -> int | None:

@@ -33,8 +33,6 @@ DEFAULT_DAYS = 7
 MAX_RANGE = timedelta(days=366)
 # Ranges up to this long get an hourly series; longer ones a daily one.
 HOURLY_UP_TO = timedelta(days=2)
-# How the counts name logs without a category (the SQL says it too).
-UNCATEGORIZED = "uncategorized"
 
 
 def resolve_range(params: RangeParams, *, now: datetime | None = None) -> tuple[datetime, datetime]:
@@ -79,16 +77,6 @@ def split_range(start: datetime, end: datetime, *, whole_days: bool) -> Segments
     return Segments(raw, [(first_hour, last_hour)], None, (first_hour, last_hour))
 
 
-def _by_category_name(histograms: dict[str, list[int]]) -> dict[str, list[int]]:
-    """Keyed as the counts name categories: no category ('') counts as "uncategorized"."""
-    named: dict[str, list[int]] = {}
-    for value, counts in histograms.items():
-        name = value or UNCATEGORIZED
-        held = named.get(name)
-        named[name] = counts if held is None else [a + b for a, b in zip(held, counts, strict=True)]
-    return named
-
-
 def _rate(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
@@ -105,10 +93,8 @@ async def overview(conn: AsyncConnection, *, tenancy: Tenancy, params: RangePara
     query = MetricsQuery(
         tenancy.client_id, split_range(start, end, whole_days=bucket == DAY), params.environment
     )
-    rows = await repository.select_overview(conn, query=query, bucket=bucket, origin=origin)
-    # By environment, then summed: the environment filter is already in the query.
-    by_environment = await repository.select_histograms(conn, query=query, dimension="environment")
-    histogram = [sum(counts) for counts in zip(*by_environment.values(), strict=True)]
+    found = await repository.select_overview(conn, query=query, bucket=bucket, origin=origin)
+    rows, histogram = found.splits, found.histogram
 
     def of(grouping_set: str) -> list[RowMapping]:
         return [r for r in rows if r["grouping_set"] == grouping_set]
@@ -163,14 +149,15 @@ async def categories(conn: AsyncConnection, *, tenancy: Tenancy, params: RangePa
     query = MetricsQuery(
         tenancy.client_id, split_range(start, end, whole_days=True), params.environment
     )
-    rows = await repository.select_categories(conn, query=query)
+    histogram_query = query
     if params.environment is not None:
         # Category histograms are not kept per environment (it would multiply their
         # rows by the environments): this rarer view reads its durations from raw rows.
-        query = MetricsQuery(tenancy.client_id, Segments(raw=[(start, end)]), params.environment)
-    histograms = _by_category_name(
-        await repository.select_histograms(conn, query=query, dimension="category")
-    )
+        histogram_query = MetricsQuery(
+            tenancy.client_id, Segments(raw=[(start, end)]), params.environment
+        )
+    found = await repository.select_categories(conn, query=query, histogram_query=histogram_query)
+    rows, histograms = found.counts, found.histograms
     total = sum(int(r["runs"]) for r in rows)
     return Categories(
         from_=start,
