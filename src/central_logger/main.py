@@ -17,7 +17,7 @@ from central_logger.audit.service import AuditRecorder
 from central_logger.auth.router import router as auth_router
 from central_logger.auth.service import KeyStore
 from central_logger.db.embedded import release_embedded, start_embedded
-from central_logger.db.engine import create_engine
+from central_logger.db.engine import create_engine, create_maintenance_engine
 from central_logger.db.migrate import upgrade_to_head
 from central_logger.health.router import router as health_router
 from central_logger.http.dashboard import STATIC_DIR, DashboardFiles, dashboard_is_built
@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         if migrate:
             await asyncio.to_thread(upgrade_to_head, database_url)
         engine = create_engine(settings, database_url)
+        maintenance = create_maintenance_engine(settings, database_url)
         key_store = KeyStore(
             engine,
             tenant_keys=settings.api_keys,
@@ -82,7 +83,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             asyncio.create_task(key_store.run_last_used_flusher()),
             asyncio.create_task(audit.run_flusher(settings.audit_flush_seconds)),
             asyncio.create_task(
-                run_rollup_folder(engine, interval_seconds=settings.rollup_fold_interval_seconds)
+                run_rollup_folder(
+                    engine, maintenance, interval_seconds=settings.rollup_fold_interval_seconds
+                )
             ),
             asyncio.create_task(run_span_purger(engine)),
         ]
@@ -98,6 +101,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             with contextlib.suppress(Exception):
                 await audit.flush()
             await engine.dispose()
+            await maintenance.dispose()
             if settings.database_url is None:
                 await asyncio.to_thread(release_embedded)
 

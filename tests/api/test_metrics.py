@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import random
 from collections import Counter
@@ -9,13 +10,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from central_logger.db.engine import create_maintenance_engine
 from central_logger.http.state import AppState
 from central_logger.metrics import histogram
-from central_logger.metrics.service import fold_rollups, split_range
+from central_logger.metrics.service import fold_rollups, run_rollup_folder, split_range
+from central_logger.settings import Settings
 from tests.api.conftest import TENANT_A_KEY, TENANT_B_KEY, auth
 from tests.api.factories import a_log
 from tests.api.test_list import ship
@@ -304,3 +308,39 @@ def test_ranges_split_into_days_hours_and_raw_edges() -> None:
     inside_an_hour = split_range(start, start + timedelta(minutes=10), whole_days=True)
     assert inside_an_hour.raw == [(start, start + timedelta(minutes=10))]
     assert inside_an_hour.pending is None
+
+
+async def test_the_folder_vacuums_the_pending_tables_it_empties(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    """Folds delete every pending delta; left to autovacuum (once a minute at best),
+    metrics queries would read the dead rows meanwhile."""
+
+    def vacuums() -> dict[str, int]:
+        with psycopg.connect(settings.database_url or "") as conn:
+            rows = conn.execute(
+                "SELECT relname, vacuum_count FROM pg_stat_user_tables "
+                "WHERE relname LIKE 'workflow_log_rollup%pending'"
+            ).fetchall()
+        return {name: count for name, count in rows}
+
+    before = vacuums()
+    assert len(before) == 2
+    state: AppState = app.state.central_logger
+    maintenance = create_maintenance_engine(settings, settings.database_url or "")
+    folder = asyncio.create_task(
+        run_rollup_folder(state.engine, maintenance, interval_seconds=0.05)
+    )
+    try:
+        await ship(client, [a_log()], TENANT_A_KEY)
+        for _ in range(200):
+            if all(vacuums()[name] > count for name, count in before.items()):
+                break
+            await asyncio.sleep(0.05)
+        assert all(vacuums()[name] > count for name, count in before.items())
+    finally:
+        folder.cancel()
+        await maintenance.dispose()
+    assert (await client.get("/api/v1/metrics/overview?days=1", headers=auth(TENANT_A_KEY))).json()[
+        "total_runs"
+    ] == 1

@@ -252,3 +252,11 @@ async def fold_pending_rollups(conn: AsyncConnection) -> int | None:
     if not locked:
         return None
     return int((await conn.execute(text("SELECT workflow_log_rollup_fold()"))).scalar_one())
+
+
+async def vacuum_pending_rollups(conn: AsyncConnection) -> None:
+    """Reclaim the rows folds deleted (outside a transaction: VACUUM cannot run in one).
+    PostgreSQL skips, with a warning, a table this connection's role does not own."""
+    await conn.execute(
+        text("VACUUM workflow_log_rollup_pending, workflow_log_rollup_histogram_pending")
+    )
