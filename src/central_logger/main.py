@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -89,6 +90,11 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             ),
             asyncio.create_task(run_span_purger(engine)),
         ]
+        # Objects alive at start-up live as long as the process: out of the collector's
+        # sight, a full collection walks only what requests allocate. Measured: batch
+        # ingestion 8.6k -> 11.1k logs/s, single-log p99 under 64 clients 119 -> 32 ms.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
