@@ -26,12 +26,13 @@ _INSERT_LOGS = """
     FROM generate_series(%(first)s::int, %(last)s::int) AS i
 """
 
-_SPARSE_TOTALS = """
-    SELECT client_id, dimension, value, bucket, sum(logs)::bigint FROM (
-        SELECT client_id, dimension, value, bucket, logs FROM workflow_log_rollup_histogram_daily
+_HISTOGRAM_TOTALS = """
+    SELECT client_id, dimension, value, cell.bucket, sum(cell.logs)::bigint FROM (
+        SELECT client_id, dimension, value, buckets, logs FROM workflow_log_rollup_histogram_daily
         UNION ALL
-        SELECT client_id, dimension, value, bucket, logs FROM workflow_log_rollup_histogram_pending
-    ) AS rows GROUP BY 1, 2, 3, 4
+        SELECT client_id, dimension, value, buckets, logs
+        FROM workflow_log_rollup_histogram_pending
+    ) AS rows, unnest(buckets, logs) AS cell(bucket, logs) GROUP BY 1, 2, 3, 4
 """
 
 _RAW_TOTALS = f"""
@@ -57,7 +58,7 @@ def scratch_database(server_url: str) -> Iterator[str]:
             )
 
 
-def test_histogram_columns_become_sparse_rows_with_every_log_kept(scratch_database: str) -> None:
+def test_histogram_columns_become_histogram_rows_with_every_log_kept(scratch_database: str) -> None:
     config = alembic_config(scratch_database)
     command.upgrade(config, "20261126_otlp")
     with psycopg.connect(scratch_database, autocommit=True) as conn:
@@ -68,15 +69,15 @@ def test_histogram_columns_become_sparse_rows_with_every_log_kept(scratch_databa
     with psycopg.connect(scratch_database, autocommit=True) as conn:
         raw = sorted(conn.execute(_RAW_TOTALS).fetchall())
         # Daily + pending hold every log once, as hourly + pending do.
-        assert sorted(conn.execute(_SPARSE_TOTALS).fetchall()) == raw
-        hourly = _SPARSE_TOTALS.replace("histogram_daily", "histogram_hourly")
+        assert sorted(conn.execute(_HISTOGRAM_TOTALS).fetchall()) == raw
+        hourly = _HISTOGRAM_TOTALS.replace("histogram_daily", "histogram_hourly")
         assert sorted(conn.execute(hourly).fetchall()) == raw
         # The trigger and the fold keep them so after the migration too.
         conn.execute(_INSERT_LOGS, {"first": 701, "last": 900})
         conn.execute("SELECT workflow_log_rollup_fold()")
         conn.execute(_INSERT_LOGS, {"first": 901, "last": 950})
         raw = sorted(conn.execute(_RAW_TOTALS).fetchall())
-        assert sorted(conn.execute(_SPARSE_TOTALS).fetchall()) == raw
+        assert sorted(conn.execute(_HISTOGRAM_TOTALS).fetchall()) == raw
         assert sorted(conn.execute(hourly).fetchall()) == raw
         columns = conn.execute(
             "SELECT count(*) FROM information_schema.columns "

@@ -1,9 +1,9 @@
 """SQL for the metrics. A range is read from the cheapest source that is exact for
 each part of it: daily rollups for whole days, hourly rollups for whole hours, the
 pending deltas not yet folded into either, and raw rows for the partial hours at
-the ends. Counts and histograms are separate rollups (histograms are sparse: one
-row per bucket that holds logs); every part of a view is read by one statement, so
-all share one snapshot."""
+the ends. Counts and histograms are separate rollups (a histogram row holds the
+buckets with logs as arrays); every part of a view is read by one statement, so all
+share one snapshot."""
 
 from __future__ import annotations
 
@@ -89,7 +89,8 @@ class _Statement:
         return " UNION ALL ".join(selects)
 
     def histograms(self, query: MetricsQuery, dimension: Dimension) -> str:
-        """A UNION ALL of (value, bucket, logs): logs with a duration per bucket, sparse."""
+        """A UNION ALL of (value, buckets, logs): the buckets holding logs with a duration,
+        ascending, and how many each holds; several rows may share a value."""
         segments = query.segments
         if (
             dimension == "category"
@@ -100,7 +101,7 @@ class _Statement:
         # Histograms by environment are narrowed by their value.
         environment = "value" if dimension == "environment" else None
         selects = [
-            f"SELECT value, bucket, logs FROM workflow_log_rollup_histogram_{level} "
+            f"SELECT value, buckets, logs FROM workflow_log_rollup_histogram_{level} "
             f"WHERE dimension = {self.bind(dimension)} AND ({self.within(time_column, spans)})"
             f"{self.narrowing(query, environment_column=environment)}"
             for level, time_column, spans in _rollup_spans(segments)
@@ -108,10 +109,13 @@ class _Statement:
         if segments.raw:
             value = "environment" if dimension == "environment" else "COALESCE(category, '')"
             selects.append(
+                "SELECT value, array_agg(bucket::smallint ORDER BY bucket) AS buckets, "
+                "array_agg(logs ORDER BY bucket) AS logs FROM ("
                 f"SELECT {value} AS value, {bucket_sql('execution_time_seconds')} AS bucket, "
-                "1 AS logs FROM workflow_logs WHERE execution_time_seconds IS NOT NULL "
+                "count(*) AS logs FROM workflow_logs WHERE execution_time_seconds IS NOT NULL "
                 f"AND ({self.within('executed_at', segments.raw)})"
-                f"{self.narrowing(query, environment_column='environment')}"
+                f"{self.narrowing(query, environment_column='environment')} GROUP BY 1, 2"
+                ") AS cells GROUP BY value"
             )
         return " UNION ALL ".join(selects)
 
@@ -133,12 +137,14 @@ def _rollup_spans(segments: Segments) -> list[tuple[str, str, list[Span]]]:
 _GENERIC_PLAN = text("SET LOCAL plan_cache_mode = force_generic_plan")
 
 
-def _dense(rows: Iterable[RowMapping]) -> list[int]:
-    """A histogram from its sparse (bucket, runs) rows."""
-    counts = [0] * BUCKETS
+def _add_up(rows: Iterable[RowMapping], name: str) -> dict[str, list[int]]:
+    """Histograms per `name`, added up from rows of (buckets, logs) arrays."""
+    histograms: dict[str, list[int]] = {}
     for row in rows:
-        counts[row["bucket"]] = int(row["runs"])
-    return counts
+        counts = histograms.setdefault(row[name], [0] * BUCKETS)
+        for bucket, logs in zip(row["buckets"], row["logs"], strict=True):
+            counts[bucket] += logs
+    return histograms
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,14 +177,13 @@ async def select_overview(
                     status, environment, bucket_start,
                     sum(runs)::bigint AS runs, sum(failed_runs)::bigint AS failed_runs,
                     sum(time_count)::bigint AS time_count, sum(time_sum) AS time_sum,
-                    NULL::int AS bucket
+                    NULL::smallint[] AS buckets, NULL::bigint[] AS logs
                 FROM (SELECT *, date_bin(:bucket, t, :origin) AS bucket_start
                       FROM ({counts}) AS parts) AS binned
                 GROUP BY GROUPING SETS ((), (status), (environment), (bucket_start))
                 UNION ALL
-                SELECT 'histogram', NULL, NULL, NULL, sum(logs)::bigint, NULL, NULL, NULL, bucket
+                SELECT 'histogram', NULL, '', NULL, NULL, NULL, NULL, NULL, buckets, logs
                 FROM ({histograms}) AS parts
-                GROUP BY bucket
                 """
                 ),
                 {**statement.params, "bucket": bucket, "origin": origin},
@@ -188,7 +193,9 @@ async def select_overview(
         .all()
     )
     splits = [r for r in rows if r["grouping_set"] != "histogram"]
-    return OverviewRows(splits, _dense(r for r in rows if r["grouping_set"] == "histogram"))
+    # The environment filter is in the statement: the histogram is of every row read.
+    histogram = _add_up((r for r in rows if r["grouping_set"] == "histogram"), "environment")
+    return OverviewRows(splits, histogram.get("", [0] * BUCKETS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,14 +223,13 @@ async def select_categories(
                        sum(runs)::bigint AS runs,
                        (sum(runs) - sum(failed_runs))::bigint AS successful_runs,
                        sum(time_count)::bigint AS time_count, sum(time_sum) AS time_sum,
-                       NULL::int AS bucket
+                       NULL::smallint[] AS buckets, NULL::bigint[] AS logs
                 FROM ({counts}) AS parts
                 GROUP BY 2
                 UNION ALL
                 SELECT 'histogram', COALESCE(NULLIF(value, ''), 'uncategorized'),
-                       sum(logs)::bigint, NULL, NULL, NULL, bucket
+                       NULL, NULL, NULL, NULL, buckets, logs
                 FROM ({histograms}) AS parts
-                GROUP BY 2, bucket
                 """
                 ),
                 statement.params,
@@ -232,15 +238,11 @@ async def select_categories(
         .mappings()
         .all()
     )
-    by_category: dict[str, list[RowMapping]] = {}
-    for row in rows:
-        if row["kind"] == "histogram":
-            by_category.setdefault(row["category"], []).append(row)
     return CategoryRows(
         counts=sorted(
             (r for r in rows if r["kind"] == "counts"), key=lambda r: (-r["runs"], r["category"])
         ),
-        histograms={category: _dense(found) for category, found in by_category.items()},
+        histograms=_add_up((r for r in rows if r["kind"] == "histogram"), "category"),
     )
 
 
