@@ -4,7 +4,6 @@ naive SQL like for like. The HTTP figure adds the web stack on top."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from datetime import datetime
 from typing import Any
@@ -18,25 +17,22 @@ from central_logger.metrics.schemas import RangeParams
 from central_logger.settings import Settings
 
 
-def metrics_latency(
+async def metrics_latency(
     url: str, *, endpoint: str, client_id: str, start: datetime, end: datetime, requests: int = 100
 ) -> Latency:
     view: Any = service.overview if endpoint == "overview" else service.categories
     params = RangeParams.model_validate({"from": start, "to": end})
 
-    async def run() -> Latency:
-        engine = create_engine(Settings(_env_file=None), url)  # type: ignore[call-arg]
-        samples = []
-        try:
-            for attempt in range(requests + 5):
-                started = time.perf_counter()
-                async with engine.begin() as conn:
-                    await state_tenant(conn, client_id)
-                    await view(conn, tenancy=Tenancy(client_id), params=params)
-                if attempt >= 5:  # the first ones warm the connection and the caches
-                    samples.append((time.perf_counter() - started) * 1000)
-        finally:
-            await engine.dispose()
-        return percentiles(samples)
-
-    return asyncio.run(run())
+    engine = create_engine(Settings(_env_file=None), url)  # type: ignore[call-arg]
+    samples = []
+    try:
+        for attempt in range(requests + 5):
+            started = time.perf_counter()
+            async with engine.begin() as conn:
+                await state_tenant(conn, client_id)
+                await view(conn, tenancy=Tenancy(client_id), params=params)
+            if attempt >= 5:  # the first ones warm the connection and the caches
+                samples.append((time.perf_counter() - started) * 1000)
+    finally:
+        await engine.dispose()
+    return percentiles(samples)

@@ -213,7 +213,7 @@ async def query_latencies(base: str, url: str, client: str) -> dict[str, Any]:
                 body = (await http.get(f"/api/v1/metrics/{endpoint}", params=params)).json()
             figures[f"{endpoint}_{days}d"] = {
                 "latency": latency,
-                "in_process": metrics_latency(
+                "in_process": await metrics_latency(
                     url, endpoint=endpoint, client_id=client, start=start, end=now
                 ),
                 "naive": naive_timing,

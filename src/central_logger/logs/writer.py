@@ -69,7 +69,9 @@ class LogWriter:
         request = _Request(client_id, rows)
         self._waiting.append(request)
         self._arrived.set()
-        # Shielded: a client that hangs up does not cancel its rows' insert.
+        # Shielded: a client that hangs up does not cancel its rows' insert; nor is the
+        # outcome nobody waits for any more reported as an unretrieved exception.
+        request.done.add_done_callback(_retrieved)
         return await asyncio.shield(request.done)
 
     async def _run(self) -> None:
@@ -123,3 +125,8 @@ class LogWriter:
 def _fail(request: _Request, exc: BaseException) -> None:
     if not request.done.done():
         request.done.set_exception(exc)
+
+
+def _retrieved(done: asyncio.Future[set[UUID]]) -> None:
+    if not done.cancelled():
+        done.exception()
