@@ -65,7 +65,11 @@ async def batch_ingestion(
 
     async def sender(worker: int) -> None:
         nonlocal accepted, errors
-        async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+        # A new connection per batch, as from many shippers: with four kept-alive
+        # connections the kernel handed all four to one worker, leaving the other idle.
+        async with httpx.AsyncClient(
+            base_url=base, timeout=60, limits=httpx.Limits(max_keepalive_connections=0)
+        ) as http:
             i = worker
             while time.perf_counter() < deadline:
                 response = await http.post(
