@@ -153,5 +153,7 @@ async def test_close_stores_what_is_waiting(app: FastAPI, empty_database: str) -
     pending = [asyncio.ensure_future(writer.store(TENANT_B, [row])) for row in rows]
     await asyncio.sleep(0)  # the stores are queued, not yet flushed
     await writer.close()
-    assert [await p for p in pending] == [{row.id} for row in rows]
+    # Bounded: a close that forgot the queue would leave these waiting for ever.
+    stored = await asyncio.wait_for(asyncio.gather(*pending), timeout=10)
+    assert stored == [{row.id} for row in rows]
     assert tenants_of(empty_database) == {TENANT_B: 3}

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central_logger.auth.keys import display_prefix
 from central_logger.auth.schemas import Principal, Scope
+from central_logger.auth.tenancy import read_tenancy
 from central_logger.db.tenancy import state_tenant
 from central_logger.http.dependencies import State
 from central_logger.http.problems import FieldError, ProblemError
@@ -57,14 +58,13 @@ CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
 
 
 def _stated_tenant(request: Request, principal: Principal) -> str | None:
-    """A tenant key speaks for its client; an admin key for the client it narrows to
-    (`client_id` in the query), else for every tenant (None)."""
-    if not principal.is_admin:
-        return principal.client_id
+    """The tenant row-level security is told, by the same rule as the queries' own
+    filter (`read_tenancy`): a tenant key speaks for its client; an admin key for the
+    client it narrows to (`client_id` in the query), else for every tenant (None)."""
     requested = request.query_params.get("client_id")
-    if requested and len(requested) <= 255 and "\x00" not in requested:
-        return requested
-    return None
+    if requested is not None and (len(requested) > 255 or "\x00" in requested):
+        requested = None  # the route's own validation refuses it with a 422
+    return read_tenancy(principal, requested).client_id
 
 
 async def tenant_conn(

@@ -92,12 +92,13 @@ class _Statement:
         """A UNION ALL of (value, buckets, logs): the buckets holding logs with a duration,
         ascending, and how many each holds; several rows may share a value."""
         segments = query.segments
-        if (
-            dimension == "category"
-            and query.environment is not None
-            and (segments.daily or segments.hourly or segments.pending)
-        ):
-            raise ValueError("category histograms are not kept per environment; read raw rows")
+        raw = segments.raw
+        if dimension == "category" and query.environment is not None:
+            # Category histograms are not kept per environment (that would multiply
+            # their rows by the environments): this rarer view reads raw rows for the
+            # whole range (the daily, hourly and raw spans cover it; pending overlaps).
+            raw = [*([segments.daily] if segments.daily else []), *segments.hourly, *raw]
+            segments = Segments(raw=raw)
         # Histograms by environment are narrowed by their value.
         environment = "value" if dimension == "environment" else None
         selects = [
@@ -106,14 +107,14 @@ class _Statement:
             f"{self.narrowing(query, environment_column=environment)}"
             for level, time_column, spans in _rollup_spans(segments)
         ]
-        if segments.raw:
+        if raw:
             value = "environment" if dimension == "environment" else "COALESCE(category, '')"
             selects.append(
                 "SELECT value, array_agg(bucket::smallint ORDER BY bucket) AS buckets, "
                 "array_agg(logs ORDER BY bucket) AS logs FROM ("
                 f"SELECT {value} AS value, {bucket_sql('execution_time_seconds')} AS bucket, "
                 "count(*) AS logs FROM workflow_logs WHERE execution_time_seconds IS NOT NULL "
-                f"AND ({self.within('executed_at', segments.raw)})"
+                f"AND ({self.within('executed_at', raw)})"
                 f"{self.narrowing(query, environment_column='environment')} GROUP BY 1, 2"
                 ") AS cells GROUP BY value"
             )
@@ -204,14 +205,12 @@ class CategoryRows:
     histograms: dict[str, list[int]]
 
 
-async def select_categories(
-    conn: AsyncConnection, *, query: MetricsQuery, histogram_query: MetricsQuery
-) -> CategoryRows:
-    """Counts per category, and each category's histogram (read by `histogram_query`),
-    from one statement. Logs without a category count as 'uncategorized'."""
+async def select_categories(conn: AsyncConnection, *, query: MetricsQuery) -> CategoryRows:
+    """Counts per category, and each category's histogram, from one statement. Logs
+    without a category count as 'uncategorized'."""
     statement = _Statement()
     counts = statement.counts(query)
-    histograms = statement.histograms(histogram_query, "category")
+    histograms = statement.histograms(query, "category")
     await conn.execute(_GENERIC_PLAN)
     rows = (
         (

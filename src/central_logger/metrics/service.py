@@ -149,14 +149,7 @@ async def categories(conn: AsyncConnection, *, tenancy: Tenancy, params: RangePa
     query = MetricsQuery(
         tenancy.client_id, split_range(start, end, whole_days=True), params.environment
     )
-    histogram_query = query
-    if params.environment is not None:
-        # Category histograms are not kept per environment (it would multiply their
-        # rows by the environments): this rarer view reads its durations from raw rows.
-        histogram_query = MetricsQuery(
-            tenancy.client_id, Segments(raw=[(start, end)]), params.environment
-        )
-    found = await repository.select_categories(conn, query=query, histogram_query=histogram_query)
+    found = await repository.select_categories(conn, query=query)
     rows, histograms = found.counts, found.histograms
     total = sum(int(r["runs"]) for r in rows)
     return Categories(
