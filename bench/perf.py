@@ -325,13 +325,22 @@ def main() -> None:
             figures["queries"][checkpoint] = asyncio.run(query_latencies(base, url, clients[0]))
         assert process is not None
 
-        print("measuring the COPY limit ...", flush=True)
-        copy_rate = limits.copy_rate(url, rows=args.copy_rows)
+        # The batch phase sends body i with client i's key; COPY writes the same logs
+        # for the same clients, `--copy-rows` of them.
         bodies = [
             orjson.dumps({"logs": sample_logs(7000 + i, 1000, days=args.days, with_ids=False)})
-            for i in range(20)
+            for i in range(len(clients))
         ]
         keys = [tenant_key(c) for c in clients]
+        print("measuring the COPY limit ...", flush=True)
+        copy_rate = limits.copy_rate(
+            url,
+            [
+                (clients[i % len(clients)], bodies[i % len(bodies)])
+                for i in range(args.copy_rows // 1000)
+            ],
+        )
+        copy_rate_one_new_client = limits.copy_rate_one_new_client(url, rows=args.copy_rows)
         rss: list[float] = []
 
         def sample_rss() -> None:
@@ -355,6 +364,7 @@ def main() -> None:
         health = wrk(f"{base}/health", connections=64, seconds=args.phase_seconds)
         figures["ingestion"] = {
             "copy_rows_per_second": copy_rate,
+            "copy_one_new_client_rows_per_second": copy_rate_one_new_client,
             "batch": batch,
             "single": single,
             "health": health,

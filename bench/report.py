@@ -62,6 +62,17 @@ def report(figures: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
             f"{ratio:.0%}",
         )
     )
+    if "copy_one_new_client_rows_per_second" in ingest:
+        earlier_limit = ingest["copy_one_new_client_rows_per_second"]
+        rows.append(
+            (
+                "  (COPY of one new client's rows, random ids: the limit before)",
+                f"{earlier_limit:.0f}",
+                "-",
+                "-",
+                f"{ingest['batch']['logs_per_second'] / earlier_limit:.0%}",
+            )
+        )
     single, health = ingest["single"], ingest["health"]
     rows.append(
         (
