@@ -17,7 +17,9 @@ def client_ids(count: int) -> list[str]:
     return [f"bench_client_{i:02d}" for i in range(count)]
 
 
-def sample_logs(seed: int, count: int, *, days: int, with_ids: bool = True) -> list[dict[str, Any]]:
+def sample_logs(
+    seed: int, count: int, *, days: float, with_ids: bool = True
+) -> list[dict[str, Any]]:
     rng = random.Random(seed)
     now = datetime.now(UTC)
     logs = []

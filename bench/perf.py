@@ -29,12 +29,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 import psycopg
 from psycopg import sql
 
 from bench import limits
 from bench.dataset import client_ids, sample_logs, sample_rows
+from bench.ingestion import WORKLOADS, batch_phase, settle, workload_bodies
 from bench.inprocess import metrics_latency
 from bench.load import batch_ingestion, sequential_latency, worker_rss_mb, wrk
 from bench.report import agreement, jsonable, report
@@ -325,33 +325,28 @@ def main() -> None:
             figures["queries"][checkpoint] = asyncio.run(query_latencies(base, url, clients[0]))
         assert process is not None
 
-        # The batch phase sends body i with client i's key; COPY writes the same logs
-        # for the same clients, `--copy-rows` of them.
-        bodies = [
-            orjson.dumps({"logs": sample_logs(7000 + i, 1000, days=args.days, with_ids=False)})
-            for i in range(len(clients))
-        ]
         keys = [tenant_key(c) for c in clients]
-        print("measuring the COPY limit ...", flush=True)
-        copy_rate = limits.copy_rate(
-            url,
-            [
-                (clients[i % len(clients)], bodies[i % len(bodies)])
-                for i in range(args.copy_rows // 1000)
-            ],
-        )
-        copy_rate_one_new_client = limits.copy_rate_one_new_client(url, rows=args.copy_rows)
         rss: list[float] = []
 
         def sample_rss() -> None:
             rss.extend(worker_rss_mb(process.pid))
 
-        print("measuring batch ingestion over HTTP ...", flush=True)
-        batch = asyncio.run(
-            batch_ingestion(
-                base, keys, bodies, seconds=args.phase_seconds, concurrency=4, on_tick=sample_rss
+        batches = {}
+        for workload, spread_days in WORKLOADS.items():
+            print(f"measuring batch ingestion ({workload}): COPY, then HTTP ...", flush=True)
+            batches[workload] = batch_phase(
+                url,
+                base,
+                clients=clients,
+                keys=keys,
+                days=spread_days or args.days,
+                copy_rows=args.copy_rows,
+                seconds=args.phase_seconds,
+                on_tick=sample_rss,
             )
-        )
+        print("measuring COPY as this bench did before (one new client) ...", flush=True)
+        copy_rate_one_new_client = limits.copy_rate_one_new_client(url, rows=args.copy_rows)
+        settle(url)
         print("measuring single-log ingestion and /health with wrk ...", flush=True)
         one_log = sample_logs(9, 1, days=1, with_ids=False)[0]
         single = wrk(
@@ -363,9 +358,9 @@ def main() -> None:
         )
         health = wrk(f"{base}/health", connections=64, seconds=args.phase_seconds)
         figures["ingestion"] = {
-            "copy_rows_per_second": copy_rate,
+            **batches["backfill"],
+            "live": batches["live"],
             "copy_one_new_client_rows_per_second": copy_rate_one_new_client,
-            "batch": batch,
             "single": single,
             "health": health,
         }
@@ -376,7 +371,7 @@ def main() -> None:
                 batch_ingestion(
                     base,
                     keys,
-                    bodies,
+                    workload_bodies(clients, days=args.days),
                     seconds=args.soak_seconds,
                     concurrency=2,
                     on_tick=lambda: soak_rss.append(worker_rss_mb(process.pid)),
