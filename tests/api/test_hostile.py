@@ -69,6 +69,13 @@ HOSTILE_BODIES = [
         "deeper than 32",
         id="deep-array-100",
     ),
+    # Brackets inside strings must neither hide real depth nor count as depth.
+    pytest.param(
+        _log_bytes(payload={"s": "]]]]}}}}", "n": _nested(40)}),
+        422,
+        "deeper than 32",
+        id="deep-object-beside-closing-brackets-in-a-string",
+    ),
     pytest.param(_log_bytes(payload={"s": "x" * 70_000}), 422, "payload.s", id="long-string"),
     pytest.param(_log_bytes(payload={"k" * 70_000: 1}), 422, "longer than", id="long-key"),
     pytest.param(
@@ -138,6 +145,20 @@ async def test_depth_and_length_at_the_limit_are_accepted(client: httpx.AsyncCli
     # The log object is level 1, payload 2: a 30-deep payload value reaches depth 32.
     at_limit = a_log(payload=_nested(30), metrics={"s": "y" * 65_536})
     response = await client.post("/api/v1/logs", json=at_limit, headers=auth(TENANT_A_KEY))
+    assert response.status_code == 201, response.text
+
+
+async def test_brackets_inside_strings_are_not_depth(client: httpx.AsyncClient) -> None:
+    log = a_log(payload={"opening": "[" * 100, "closing": "}" * 100, "escaped": '\\"[{' * 50})
+    response = await client.post("/api/v1/logs", json=log, headers=auth(TENANT_A_KEY))
+    assert response.status_code == 201, response.text
+
+
+async def test_a_long_run_outside_strings_is_not_a_long_string(client: httpx.AsyncClient) -> None:
+    # 80 kB without a quote, but no string in it: the quick check's suspicion is lifted
+    # by the exact one.
+    log = a_log(metrics={"samples": [1] * 40_000})
+    response = await client.post("/api/v1/logs", json=log, headers=auth(TENANT_A_KEY))
     assert response.status_code == 201, response.text
 
 

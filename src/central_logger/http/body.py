@@ -104,32 +104,60 @@ def json_limits(settings: Settings) -> JsonLimits:
 # text never drops below its decoded length), then every '"' delimits a string.
 _ESCAPED_BACKSLASH = b"\\\\"
 _ESCAPED_QUOTE = b'\\"'
-_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b"{}[]:")
+_NOT_BRACKET = bytes(b for b in range(256) if b not in b"{}[]")
+_NOT_BRACKET_OR_QUOTE = bytes(b for b in range(256) if b not in b'{}[]"')
 
 
 @dataclass(frozen=True, slots=True)
 class _Shape:
-    # Brackets and colons outside strings; a colon outside a string ends an object key.
-    skeleton: bytes
-    # An upper bound of the longest string's length, in characters.
-    longest_string: int
+    # The brackets outside strings, in order.
+    brackets: bytes
+    # False only when no string can be longer than the limit the shape was taken for.
+    may_hold_long_string: bool
 
 
-def _shape(text: bytes) -> _Shape:
-    parts = text.replace(_ESCAPED_BACKSLASH, b"x").replace(_ESCAPED_QUOTE, b"x").split(b'"')
+def _neutralised(text: bytes) -> bytes:
+    return text.replace(_ESCAPED_BACKSLASH, b"x").replace(_ESCAPED_QUOTE, b"x")
+
+
+def _quick_brackets(neutral: bytes) -> bytes | None:
+    """The brackets outside strings when no string holds a bracket (nearly always),
+    else None. With only brackets and quotes kept, such strings are bare '""' pairs,
+    and one left-to-right pass removes every pair; a quote left over means some string
+    held a bracket, and splitting at every quote must decide."""
+    brackets = neutral.translate(None, _NOT_BRACKET_OR_QUOTE).replace(b'""', b"")
+    return None if b'"' in brackets else brackets
+
+
+def _may_hold_long_string(neutral: bytes, max_length: int) -> bool:
+    """A string longer than `max_length` is a quote-free run of more than `max_length`
+    bytes, and such a run covers a whole aligned block of half that size: a block
+    without a quote is the only way one can exist (memchr per block, not per string)."""
+    if len(neutral) <= max_length:
+        return False
+    block = max(1, (max_length + 1) // 2)
+    return any(b'"' not in neutral[i : i + block] for i in range(0, len(neutral), block))
+
+
+def _shape(text: bytes, max_string_length: int) -> _Shape:
+    neutral = _neutralised(text)
+    brackets = _quick_brackets(neutral)
+    if brackets is not None:
+        return _Shape(brackets, _may_hold_long_string(neutral, max_string_length))
+    parts = neutral.split(b'"')
     return _Shape(
-        skeleton=b"".join(parts[::2]).translate(None, _NOT_STRUCTURE),
-        longest_string=max(map(len, parts[1::2]), default=0),
+        brackets=b"".join(parts[::2]).translate(None, _NOT_BRACKET),
+        may_hold_long_string=max(map(len, parts[1::2]), default=0) > max_string_length,
     )
 
 
 def _key_count(text: bytes) -> int:
-    parts = text.replace(_ESCAPED_BACKSLASH, b"x").replace(_ESCAPED_QUOTE, b"x").split(b'"')
+    """Colons outside strings: one per object key."""
+    parts = _neutralised(text).split(b'"')
     return text.count(b":") - b"".join(parts[1::2]).count(b":")
 
 
-def _deeper_than(skeleton: bytes, max_depth: int) -> bool:
-    brackets = skeleton.replace(b":", b"")
+def _deeper_than(brackets: bytes, max_depth: int) -> bool:
     for _ in range(max_depth):
         if not brackets:
             return False
@@ -181,8 +209,8 @@ def _duplicate_key(raw: bytes) -> str | None:
 
 
 def _check_structure(raw: bytes, value: Any, limits: JsonLimits) -> None:
-    shape = _shape(raw)
-    if _deeper_than(shape.skeleton, limits.max_depth):
+    shape = _shape(raw, limits.max_string_length)
+    if _deeper_than(shape.brackets, limits.max_depth):
         raise ProblemError(
             422,
             f"The JSON body nests deeper than {limits.max_depth} levels",
@@ -193,7 +221,7 @@ def _check_structure(raw: bytes, value: Any, limits: JsonLimits) -> None:
     # as orjson writes it (our shipper's, usually) comes back byte for byte, which
     # proves no key was dropped without counting (~9 ms per MB saved).
     canonical = orjson.dumps(value) if isinstance(value, (dict, list)) else raw
-    if canonical != raw and shape.skeleton.count(b":") != _key_count(canonical):
+    if canonical != raw and _key_count(raw) != _key_count(canonical):
         key = _duplicate_key(raw)
         if key is not None:
             raise ProblemError(
@@ -201,7 +229,7 @@ def _check_structure(raw: bytes, value: Any, limits: JsonLimits) -> None:
                 f"The JSON body repeats the key {key!r} in one object",
                 errors=[FieldError(field="body", reason=f"duplicate key {key!r}")],
             )
-    if shape.longest_string > limits.max_string_length:
+    if shape.may_hold_long_string:
         path = _long_string_path(value, limits.max_string_length)
         if path is not None:
             raise ProblemError(
