@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -83,8 +83,9 @@ async def ingest_batch(
     results: list[BatchItemResult] = []
     to_insert: list[LogRow] = []
     first_index_of: dict[UUID, int] = {}
+    now = datetime.now(UTC)
     for index, item in enumerate(items):
-        row = to_row(item, check_nul=check_nul, max_future=max_future)
+        row = to_row(item, check_nul=check_nul, max_future=max_future, now=now)
         if not isinstance(row, LogRow):
             errors = [FieldErrorOut(field=e.field, reason=e.reason) for e in row]
             results.append(BatchItemResult(index=index, id=None, outcome="rejected", errors=errors))
