@@ -344,3 +344,69 @@ async def test_the_folder_vacuums_the_pending_tables_it_empties(
     assert (await client.get("/api/v1/metrics/overview?days=1", headers=auth(TENANT_A_KEY))).json()[
         "total_runs"
     ] == 1
+
+
+async def test_partial_days_read_as_whole_days_less_the_hours_outside(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    day = (datetime.now(UTC) - timedelta(days=5)).replace(hour=0, minute=0, second=0, microsecond=0)
+    hour = timedelta(hours=1)
+    start = day + timedelta(hours=2, minutes=30)  # 21 whole hours of the first day in range
+    end = day + timedelta(days=3, hours=20, minutes=15)  # 20 whole hours of the last day
+    segments = split_range(start, end, whole_days=True)
+    assert segments.daily == (day, day + timedelta(days=4))
+    assert segments.hourly == []
+    assert segments.subtracted_hourly == [
+        (day, day + 3 * hour),
+        (day + timedelta(days=3, hours=20), day + timedelta(days=4)),
+    ]
+
+    rng = random.Random(7)
+    boundaries = [
+        timedelta(minutes=m)
+        for m in (10, 149, 150, 151, 179, 180, 181, 60 * 24 * 3, 60 * 24 * 3 + 1199)
+    ] + [end - day - timedelta(minutes=1), end - day, end - day + timedelta(minutes=1)]
+    offsets = boundaries + [timedelta(minutes=rng.uniform(0, 4 * 24 * 60)) for _ in range(60)]
+    logs = [
+        a_log(
+            executed_at=(day + offset).isoformat(),
+            status=rng.choice(["SUCCESS", "SUCCESS", "failed"]),
+            environment=rng.choice(["production", "staging"]),
+            category=rng.choice(["billing", "refund", None]),
+            execution_time_seconds=round(rng.uniform(0.1, 30), 3),
+        )
+        for offset in offsets
+    ]
+    await ship(client, logs, TENANT_A_KEY)
+    await ship(client, [a_log(executed_at=(day + hour).isoformat())], TENANT_B_KEY)
+    state: AppState = app.state.central_logger
+    await fold_rollups(state.engine)
+
+    inside = [log for log in logs if start <= datetime.fromisoformat(log["executed_at"]) < end]
+    assert 0 < len(inside) < len(logs)
+    params = {"from": start.isoformat(), "to": end.isoformat()}
+    overview = (
+        await client.get("/api/v1/metrics/overview", params=params, headers=auth(TENANT_A_KEY))
+    ).json()
+    assert overview["total_runs"] == len(inside)
+    statuses = Counter(log["status"].upper() for log in inside)
+    assert {s["status"]: s["runs"] for s in overview["by_status"]} == dict(statuses)
+    per_day = Counter(log["executed_at"][:10] for log in inside)
+    assert {p["start"][:10]: p["runs"] for p in overview["series"] if p["runs"]} == dict(per_day)
+    times = [log["execution_time_seconds"] for log in inside]
+    assert overview["avg_execution_time_seconds"] == pytest.approx(sum(times) / len(times))
+    assert_percentile(overview["p99_execution_time_seconds"], times, 0.99)
+
+    categories = (
+        await client.get("/api/v1/metrics/categories", params=params, headers=auth(TENANT_A_KEY))
+    ).json()
+    for stats in categories["categories"]:
+        mine = [log for log in inside if (log["category"] or "uncategorized") == stats["category"]]
+        assert stats["runs"] == len(mine)
+        assert stats["successful_runs"] == sum(1 for log in mine if log["status"] == "SUCCESS")
+        assert_percentile(
+            stats["p95_execution_time_seconds"],
+            [log["execution_time_seconds"] for log in mine],
+            0.95,
+        )
+    assert categories["total_runs"] == len(inside)

@@ -28,6 +28,9 @@ class Segments:
     hourly: list[Span] = field(default_factory=list)
     daily: Span | None = None
     pending: Span | None = None
+    # Hours of a partial day read whole from the daily rollup that lie outside the
+    # range: their hourly rows are subtracted (fewer rows than adding the other hours).
+    subtracted_hourly: list[Span] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,10 +74,11 @@ class _Statement:
         time_count, time_sum) over every source of the range."""
         segments = query.segments
         selects = [
-            f"SELECT {time_column} AS t, environment, category, status, {', '.join(_MEASURES)} "
+            f"SELECT {time_column} AS t, environment, category, status, "
+            f"{', '.join(f'{sign}{m} AS {m}' for m in _MEASURES)} "
             f"FROM workflow_log_rollup_{level} WHERE ({self.within(time_column, spans)})"
             f"{self.narrowing(query, environment_column='environment')}"
-            for level, time_column, spans in _rollup_spans(segments)
+            for level, time_column, spans, sign in _rollup_spans(segments)
         ]
         if segments.raw:
             selects.append(
@@ -96,16 +100,17 @@ class _Statement:
         if dimension == "category" and query.environment is not None:
             # Category histograms are not kept per environment (that would multiply
             # their rows by the environments): this rarer view reads raw rows for the
-            # whole range (the daily, hourly and raw spans cover it; pending overlaps).
-            raw = [*([segments.daily] if segments.daily else []), *segments.hourly, *raw]
+            # whole range (the raw edges and the whole hours between them).
+            raw = [*raw, *([segments.pending] if segments.pending else [])]
             segments = Segments(raw=raw)
         # Histograms by environment are narrowed by their value.
         environment = "value" if dimension == "environment" else None
         selects = [
-            f"SELECT value, buckets, logs FROM workflow_log_rollup_histogram_{level} "
+            f"SELECT value, buckets, {_NEGATED_LOGS if sign else 'logs'} AS logs "
+            f"FROM workflow_log_rollup_histogram_{level} "
             f"WHERE dimension = {self.bind(dimension)} AND ({self.within(time_column, spans)})"
             f"{self.narrowing(query, environment_column=environment)}"
-            for level, time_column, spans in _rollup_spans(segments)
+            for level, time_column, spans, sign in _rollup_spans(segments)
         ]
         if raw:
             value = "environment" if dimension == "environment" else "COALESCE(category, '')"
@@ -121,15 +126,24 @@ class _Statement:
         return " UNION ALL ".join(selects)
 
 
-def _rollup_spans(segments: Segments) -> list[tuple[str, str, list[Span]]]:
-    """(level, time column, spans) of each rollup level the range reads."""
+# A subtracted histogram row: its counts negated, element by element in order.
+_NEGATED_LOGS = (
+    "ARRAY(SELECT -n FROM unnest(logs) WITH ORDINALITY AS cell(n, i) ORDER BY i)::bigint[]"
+)
+
+
+def _rollup_spans(segments: Segments) -> list[tuple[str, str, list[Span], str]]:
+    """(level, time column, spans, sign) of each rollup part the range reads; the sign
+    is '-' for the hours subtracted from a day read whole."""
     levels = []
     if segments.daily is not None:
-        levels.append(("daily", "day", [segments.daily]))
+        levels.append(("daily", "day", [segments.daily], ""))
     if segments.hourly:
-        levels.append(("hourly", "hour", segments.hourly))
+        levels.append(("hourly", "hour", segments.hourly, ""))
+    if segments.subtracted_hourly:
+        levels.append(("hourly", "hour", segments.subtracted_hourly, "-"))
     if segments.pending is not None:
-        levels.append(("pending", "hour", [segments.pending]))
+        levels.append(("pending", "hour", [segments.pending], ""))
     return levels
 
 
@@ -182,6 +196,7 @@ async def select_overview(
                 FROM (SELECT *, date_bin(:bucket, t, :origin) AS bucket_start
                       FROM ({counts}) AS parts) AS binned
                 GROUP BY GROUPING SETS ((), (status), (environment), (bucket_start))
+                HAVING sum(runs) <> 0  -- what subtracted hours leave empty
                 UNION ALL
                 SELECT 'histogram', NULL, '', NULL, NULL, NULL, NULL, NULL, buckets, logs
                 FROM ({histograms}) AS parts
@@ -225,6 +240,7 @@ async def select_categories(conn: AsyncConnection, *, query: MetricsQuery) -> Ca
                        NULL::smallint[] AS buckets, NULL::bigint[] AS logs
                 FROM ({counts}) AS parts
                 GROUP BY 2
+                HAVING sum(runs) <> 0  -- what subtracted hours leave empty
                 UNION ALL
                 SELECT 'histogram', COALESCE(NULLIF(value, ''), 'uncategorized'),
                        NULL, NULL, NULL, NULL, buckets, logs
