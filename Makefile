@@ -32,7 +32,7 @@ format: install ## Apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix src tests
 	$(VENV)/bin/ruff format src tests
 
-test-api: install web-build ## The service's tests on a real PostgreSQL (TEST_DATABASE_URL or embedded)
+test-api: install web-build chromium ## The service's tests on a real PostgreSQL (TEST_DATABASE_URL or embedded)
 	$(PY) -m pytest tests/api -q
 
 include clients/python/client.mk
