@@ -35,11 +35,16 @@ def sample_logs(
     return logs
 
 
-def sample_rows(seed: int, count: int, *, days: int) -> list[LogRow]:
-    """Validated the way the API validates them."""
+def validated(logs: list[dict[str, Any]]) -> list[LogRow]:
+    """The logs as rows, validated the way the API validates them (a log without an id
+    gets a new UUIDv7, as in the service)."""
     rows = []
-    for log in sample_logs(seed, count, days=days):
+    for log in logs:
         row = to_row(log, check_nul=False, max_future=timedelta(hours=1))
         assert isinstance(row, LogRow), row
         rows.append(row)
     return rows
+
+
+def sample_rows(seed: int, count: int, *, days: int) -> list[LogRow]:
+    return validated(sample_logs(seed, count, days=days))

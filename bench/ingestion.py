@@ -16,9 +16,10 @@ from bench import limits
 from bench.dataset import sample_logs
 from bench.load import batch_ingestion
 
-# (name, executed_at spread in days): a backfill spreads each batch over the whole
-# month, the worst case for the rollups (nearly every log lands in an hour cell of its
-# own); live shippers send runs that just finished.
+# Name -> how many days back executed_at is spread (None: the data set's --days). A
+# backfill spreads each batch over the whole month, the worst case for the rollups
+# (nearly every log lands in an hour cell of its own); live shippers send runs that
+# just finished.
 WORKLOADS = {"backfill": None, "live": 1 / 24}
 
 
@@ -34,8 +35,9 @@ def settle(url: str, *, timeout_seconds: float = 180) -> float:
                 " OR EXISTS (SELECT FROM workflow_log_rollup_histogram_pending)"
             ).fetchone()
             if pending is not None and not pending[0]:
-                break
+                return time.perf_counter() - started
             time.sleep(0.5)
+    print(f"warning: rollup deltas still pending after {timeout_seconds:.0f} s", flush=True)
     return time.perf_counter() - started
 
 

@@ -7,16 +7,14 @@ import multiprocessing
 import statistics
 import time
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import orjson
 import psycopg
 from psycopg.types.json import Jsonb, set_json_dumps
 
-from bench.dataset import sample_logs
-from central_logger.logs.repository import LogRow
-from central_logger.logs.validation import to_row
+from bench.dataset import sample_logs, validated
 
 COPY_COLUMNS = (
     "id, client_id, environment, workflow_version, ticket_id, executed_at, "
@@ -39,32 +37,27 @@ COPY_TYPES = [
 
 
 def _copy_records(logs: list[dict[str, Any]], client_id: str) -> list[tuple[Any, ...]]:
-    records = []
-    for log in logs:
-        # As the service validates it; a log sent without an id gets a new UUIDv7 here
-        # exactly as it does in the service.
-        row = to_row(log, check_nul=False, max_future=timedelta(hours=1))
-        assert isinstance(row, LogRow), row
-        records.append(
-            (
-                row.id,
-                client_id,
-                row.environment,
-                row.workflow_version,
-                row.ticket_id,
-                row.executed_at,
-                row.execution_time_seconds,
-                row.status,
-                row.category,
-                row.resolution_status,
-                Jsonb(orjson.loads(row.metrics_json)) if row.metrics_json else None,
-                Jsonb(orjson.loads(row.payload_json)) if row.payload_json else None,
-            )
+    return [
+        (
+            row.id,
+            client_id,
+            row.environment,
+            row.workflow_version,
+            row.ticket_id,
+            row.executed_at,
+            row.execution_time_seconds,
+            row.status,
+            row.category,
+            row.resolution_status,
+            Jsonb(orjson.loads(row.metrics_json)) if row.metrics_json else None,
+            Jsonb(orjson.loads(row.payload_json)) if row.payload_json else None,
         )
-    return records
+        for row in validated(logs)
+    ]
 
 
-def _copy_part(args: tuple[str, list[tuple[str, bytes]], Any]) -> float:
+def _copy_part(args: tuple[str, list[tuple[str, bytes]], Any]) -> tuple[int, float]:
+    """(rows copied, seconds) of one stream."""
     url, batches, barrier = args
     set_json_dumps(lambda obj: orjson.dumps(obj).decode())
     records = [
@@ -83,7 +76,7 @@ def _copy_part(args: tuple[str, list[tuple[str, bytes]], Any]) -> float:
             for record in records:
                 copy.write_row(record)
         conn.commit()
-        return time.perf_counter() - started
+        return len(records), time.perf_counter() - started
 
 
 def copy_rate(url: str, batches: list[tuple[str, bytes]], *, streams: int = 2) -> float:
@@ -97,9 +90,8 @@ def copy_rate(url: str, batches: list[tuple[str, bytes]], *, streams: int = 2) -
     with multiprocessing.Manager() as manager:
         barrier = manager.Barrier(streams)
         with multiprocessing.Pool(streams) as pool:
-            durations = pool.map(_copy_part, [(url, part, barrier) for part in parts])
-    rows = sum(len(orjson.loads(body)["logs"]) for _, body in batches)
-    return rows / max(durations)
+            copied = pool.map(_copy_part, [(url, part, barrier) for part in parts])
+    return sum(rows for rows, _ in copied) / max(seconds for _, seconds in copied)
 
 
 def copy_rate_one_new_client(url: str, *, rows: int, streams: int = 2) -> float:
