@@ -378,7 +378,10 @@ async def test_partial_days_read_as_whole_days_less_the_hours_outside(
         for offset in offsets
     ]
     await ship(client, logs, TENANT_A_KEY)
-    await ship(client, [a_log(executed_at=(day + hour).isoformat())], TENANT_B_KEY)
+    # Another tenant's logs in a subtracted hour and inside the range: the whole day
+    # read from the daily rollup and the hours subtracted must both be this tenant's.
+    other = [a_log(executed_at=(day + h * hour).isoformat()) for h in (1, 30, 90)]
+    await ship(client, other, TENANT_B_KEY)
     state: AppState = app.state.central_logger
     await fold_rollups(state.engine)
 
@@ -410,3 +413,14 @@ async def test_partial_days_read_as_whole_days_less_the_hours_outside(
             0.95,
         )
     assert categories["total_runs"] == len(inside)
+
+    # Narrowed by environment: the subtracted hours are narrowed the same way.
+    staging = [log for log in inside if log["environment"] == "staging"]
+    narrowed = {**params, "environment": "staging"}
+    for path in ("/api/v1/metrics/overview", "/api/v1/metrics/categories"):
+        body = (await client.get(path, params=narrowed, headers=auth(TENANT_A_KEY))).json()
+        assert body["total_runs"] == len(staging)
+    their = (
+        await client.get("/api/v1/metrics/overview", params=params, headers=auth(TENANT_B_KEY))
+    ).json()
+    assert their["total_runs"] == 2  # hours 30 and 90; hour 1 is before the range
