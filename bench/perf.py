@@ -36,7 +36,13 @@ from bench import limits
 from bench.dataset import client_ids, sample_logs, sample_rows
 from bench.ingestion import WORKLOADS, batch_phase, settle, workload_bodies
 from bench.inprocess import metrics_latency
-from bench.load import batch_ingestion, sequential_latency, worker_rss_mb, wrk
+from bench.load import (
+    batch_ingestion,
+    fixed_get_latency,
+    sequential_latency,
+    worker_rss_mb,
+    wrk,
+)
 from bench.report import agreement, jsonable, report
 from central_logger.db.embedded import start_embedded
 from central_logger.db.engine import create_engine
@@ -168,10 +174,8 @@ def start_service(
 async def query_latencies(base: str, url: str, client: str) -> dict[str, Any]:
     key = tenant_key(client)
     figures: dict[str, Any] = {}
-    figures["logs_first_page"] = await sequential_latency(
-        base, "/api/v1/logs", key, {"page_size": 50}
-    )
-    figures["logs_filtered_page"] = await sequential_latency(
+    figures["logs_first_page"] = fixed_get_latency(base, "/api/v1/logs", key, {"page_size": 50})
+    figures["logs_filtered_page"] = fixed_get_latency(
         base,
         "/api/v1/logs",
         key,
@@ -190,7 +194,7 @@ async def query_latencies(base: str, url: str, client: str) -> dict[str, Any]:
                 )
             ).json()
             cursor = page["next_cursor"]
-    figures["logs_cursor_100k_deep"] = await sequential_latency(
+    figures["logs_cursor_100k_deep"] = fixed_get_latency(
         base, "/api/v1/logs", ADMIN_KEY, {"page_size": 50, "cursor": cursor}
     )
     figures["logs_offset_100k_deep"] = await sequential_latency(
@@ -205,7 +209,7 @@ async def query_latencies(base: str, url: str, client: str) -> dict[str, Any]:
             ("categories", limits.NAIVE_CATEGORIES),
         ):
             params = {"from": start.isoformat(), "to": now.isoformat()}
-            latency = await sequential_latency(base, f"/api/v1/metrics/{endpoint}", key, params)
+            latency = fixed_get_latency(base, f"/api/v1/metrics/{endpoint}", key, params)
             naive_rows, naive_timing = limits.naive(
                 url, statements, client_id=client, start=start, end=now
             )
