@@ -7,12 +7,13 @@ share one snapshot."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import RowMapping, text
+from psycopg.rows import dict_row
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central_logger.metrics.histogram import BUCKETS, bucket_sql
@@ -53,7 +54,7 @@ class _Statement:
     def bind(self, value: Any) -> str:
         name = f"p{len(self.params)}"
         self.params[name] = value
-        return f":{name}"
+        return f"%({name})s"
 
     def within(self, time_column: str, spans: Sequence[Span]) -> str:
         return " OR ".join(
@@ -159,7 +160,25 @@ def _rollup_spans(segments: Segments) -> list[tuple[str, str, list[Span], str]]:
 _GENERIC_PLAN = text("SET LOCAL plan_cache_mode = force_generic_plan")
 
 
-def _add_up(rows: Iterable[RowMapping], name: str) -> dict[str, list[int]]:
+Row = Mapping[str, Any]
+
+
+async def _fetch(conn: AsyncConnection, statement: str, params: Mapping[str, Any]) -> list[Row]:
+    """Run a metrics statement in the request's transaction, its results in PostgreSQL's
+    binary format: psycopg parses the histogram arrays in text format element by element
+    (30-day categories at 5M logs, 395 rows: 4 ms to fetch in text, 0.6 ms in binary,
+    measured). SQLAlchemy's cursors are text-only, so this uses the driver's own."""
+    await conn.execute(_GENERIC_PLAN)
+    raw = await conn.get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+    async with driver.cursor(binary=True, row_factory=dict_row) as cursor:
+        await cursor.execute(statement, params, prepare=True)
+        rows: list[Row] = await cursor.fetchall()
+        return rows
+
+
+def _add_up(rows: Iterable[Row], name: str) -> dict[str, list[int]]:
     """Histograms per `name`, added up from rows of (buckets, logs) arrays."""
     histograms: dict[str, list[int]] = {}
     for row in rows:
@@ -171,7 +190,7 @@ def _add_up(rows: Iterable[RowMapping], name: str) -> dict[str, list[int]]:
 
 @dataclass(frozen=True, slots=True)
 class OverviewRows:
-    splits: Sequence[RowMapping]  # `grouping_set`: total, status, environment or series
+    splits: Sequence[Row]  # `grouping_set`: total, status, environment or series
     histogram: list[int]
 
 
@@ -183,12 +202,9 @@ async def select_overview(
     statement = _Statement()
     counts = statement.counts(query)
     histograms = statement.histograms(query, "environment")
-    await conn.execute(_GENERIC_PLAN)
-    rows = (
-        (
-            await conn.execute(
-                text(
-                    f"""
+    rows = await _fetch(
+        conn,
+        f"""
                 SELECT
                     CASE
                         WHEN GROUPING(status) = 0 THEN 'status'
@@ -200,20 +216,15 @@ async def select_overview(
                     sum(runs)::bigint AS runs, sum(failed_runs)::bigint AS failed_runs,
                     sum(time_count)::bigint AS time_count, sum(time_sum) AS time_sum,
                     NULL::smallint[] AS buckets, NULL::bigint[] AS logs
-                FROM (SELECT *, date_bin(:bucket, t, :origin) AS bucket_start
+                FROM (SELECT *, date_bin(%(bucket)s, t, %(origin)s) AS bucket_start
                       FROM ({counts}) AS parts) AS binned
                 GROUP BY GROUPING SETS ((), (status), (environment), (bucket_start))
                 HAVING sum(runs) <> 0  -- what subtracted hours leave empty
                 UNION ALL
                 SELECT 'histogram', NULL, '', NULL, NULL, NULL, NULL, NULL, buckets, logs
                 FROM ({histograms}) AS parts
-                """
-                ),
-                {**statement.params, "bucket": bucket, "origin": origin},
-            )
-        )
-        .mappings()
-        .all()
+                """,
+        {**statement.params, "bucket": bucket, "origin": origin},
     )
     splits = [r for r in rows if r["grouping_set"] != "histogram"]
     # The environment filter is in the statement: the histogram is of every row read.
@@ -223,7 +234,7 @@ async def select_overview(
 
 @dataclass(frozen=True, slots=True)
 class CategoryRows:
-    counts: Sequence[RowMapping]
+    counts: Sequence[Row]
     histograms: dict[str, list[int]]
 
 
@@ -233,12 +244,9 @@ async def select_categories(conn: AsyncConnection, *, query: MetricsQuery) -> Ca
     statement = _Statement()
     counts = statement.counts(query)
     histograms = statement.histograms(query, "category")
-    await conn.execute(_GENERIC_PLAN)
-    rows = (
-        (
-            await conn.execute(
-                text(
-                    f"""
+    rows = await _fetch(
+        conn,
+        f"""
                 SELECT 'counts' AS kind,
                        COALESCE(NULLIF(category, ''), 'uncategorized') AS category,
                        sum(runs)::bigint AS runs,
@@ -252,13 +260,8 @@ async def select_categories(conn: AsyncConnection, *, query: MetricsQuery) -> Ca
                 SELECT 'histogram', COALESCE(NULLIF(value, ''), 'uncategorized'),
                        NULL, NULL, NULL, NULL, buckets, logs
                 FROM ({histograms}) AS parts
-                """
-                ),
-                statement.params,
-            )
-        )
-        .mappings()
-        .all()
+                """,
+        statement.params,
     )
     return CategoryRows(
         counts=sorted(

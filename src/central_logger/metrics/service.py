@@ -6,7 +6,6 @@ import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from central_logger.auth.tenancy import Tenancy
@@ -14,7 +13,7 @@ from central_logger.db.tenancy import state_tenant
 from central_logger.http.problems import FieldError, validation_problem
 from central_logger.metrics import repository
 from central_logger.metrics.histogram import percentile
-from central_logger.metrics.repository import MetricsQuery, Segments, Span
+from central_logger.metrics.repository import MetricsQuery, Row, Segments, Span
 from central_logger.metrics.schemas import (
     Categories,
     CategoryStats,
@@ -120,7 +119,7 @@ async def overview(conn: AsyncConnection, *, tenancy: Tenancy, params: RangePara
     found = await repository.select_overview(conn, query=query, bucket=bucket, origin=origin)
     rows, histogram = found.splits, found.histogram
 
-    def of(grouping_set: str) -> list[RowMapping]:
+    def of(grouping_set: str) -> list[Row]:
         return [r for r in rows if r["grouping_set"] == grouping_set]
 
     total = next(iter(of("total")), None)
