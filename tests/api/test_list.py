@@ -131,6 +131,11 @@ async def test_page_and_page_size(client: httpx.AsyncClient, varied: list[dict[s
     assert pages[0]["next_cursor"] is not None
     assert pages[2]["next_cursor"] is None
     assert all(p["total"] == 24 for p in pages)
+    # A page past the end holds no rows to carry the count; it is counted on its own.
+    beyond = await list_logs(client, page=4, page_size=10)
+    assert (beyond["items"], beyond["total"], beyond["next_cursor"]) == ([], 24, None)
+    nothing = await list_logs(client, ticket_id="no-such-ticket")
+    assert (nothing["items"], nothing["total"], nothing["total_exact"]) == ([], 0, True)
 
 
 async def test_cursor_walks_every_row_once_while_rows_arrive(

@@ -143,6 +143,14 @@ class Position:
     id: UUID
 
 
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list[dict[str, Any]]  # summary columns by name
+    # The rows matching the filters, counted up to the count limit; None when the
+    # page came back empty and so carried no count.
+    matching: int | None
+
+
 async def select_page(
     conn: AsyncConnection,
     *,
@@ -151,8 +159,20 @@ async def select_page(
     after: Position | None,
     offset: int,
     limit: int,
-) -> Sequence[RowMapping]:
-    statement: Select[Any] = select(*SUMMARY_COLUMNS).where(and_(True, *_conditions(query)))
+    count_limit: int,
+) -> Page:
+    """A page of summaries and, in the same statement, the rows matching the filters
+    counted up to `count_limit`: one round trip instead of two (the count is an
+    uncorrelated subquery, run once)."""
+    conditions = and_(True, *_conditions(query))
+    matching = (
+        select(func.count())
+        .select_from(
+            select(text("1")).select_from(logs).where(conditions).limit(count_limit).subquery()
+        )
+        .scalar_subquery()
+    )
+    statement: Select[Any] = select(*SUMMARY_COLUMNS, matching.label("matching")).where(conditions)
     key = tuple_(logs.c.executed_at, logs.c.id)
     if after is not None:
         bound = tuple_(after.executed_at, after.id)
@@ -161,13 +181,20 @@ async def select_page(
         statement = statement.order_by(logs.c.executed_at.desc(), logs.c.id.desc())
     else:
         statement = statement.order_by(logs.c.executed_at.asc(), logs.c.id.asc())
-    statement = statement.offset(offset).limit(limit)
-    rows: Sequence[RowMapping] = (await conn.execute(statement)).mappings().all()
-    return rows
+    result = await conn.execute(statement.offset(offset).limit(limit))
+    # Column keys are str subclasses, which orjson refuses as dict keys.
+    columns = result.keys()
+    names = [str(key) for key in columns][:-1]
+    rows = result.all()
+    return Page(
+        items=[dict(zip(names, row[:-1], strict=True)) for row in rows],
+        matching=int(rows[0][-1]) if rows else None,
+    )
 
 
 async def count_matching(conn: AsyncConnection, *, query: LogQuery, limit: int) -> int:
-    """Counts up to `limit` rows: a total over millions of rows would scan them all."""
+    """Counts up to `limit` rows: a total over millions of rows would scan them all.
+    For an empty page, which carries no count of its own."""
     matching = (
         select(text("1")).select_from(logs).where(and_(True, *_conditions(query))).limit(limit)
     )

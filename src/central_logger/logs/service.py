@@ -158,24 +158,25 @@ async def list_logs(
     validating 500 rows through the model cost more than the query itself."""
     query = log_query(tenancy, params)
     after = decode_cursor(params.cursor, order=params.order) if params.cursor else None
-    rows = await repository.select_page(
+    page = await repository.select_page(
         conn,
         query=query,
         newest_first=params.order == "desc",
         after=after,
         offset=0 if after else (params.page - 1) * params.page_size,
         limit=params.page_size + 1,
+        count_limit=count_limit + 1,
     )
-    # Column keys are str subclasses, which orjson refuses as dict keys.
-    names: list[str] = [str(key) for key in rows[0]] if rows else []
-    items: list[dict[str, Any]] = [
-        dict(zip(names, row.values(), strict=True)) for row in rows[: params.page_size]
-    ]
+    items = page.items[: params.page_size]
     next_cursor = None
-    if len(rows) > params.page_size:
+    if len(page.items) > params.page_size:
         last = items[-1]
         next_cursor = encode_cursor(Position(last["executed_at"], last["id"]), order=params.order)
-    counted = await repository.count_matching(conn, query=query, limit=count_limit + 1)
+    counted = (
+        page.matching
+        if page.matching is not None
+        else await repository.count_matching(conn, query=query, limit=count_limit + 1)
+    )
     return {
         "items": items,
         "page": params.page,
