@@ -157,7 +157,7 @@ def _rollup_spans(segments: Segments) -> list[tuple[str, str, list[Span], str]]:
 
 # The statements are long to plan and their best plan does not depend on the range's
 # values; a generic plan of the prepared statement halves their latency (measured).
-_GENERIC_PLAN = text("SET LOCAL plan_cache_mode = force_generic_plan")
+_GENERIC_PLAN = "SET LOCAL plan_cache_mode = force_generic_plan"
 
 
 Row = Mapping[str, Any]
@@ -168,12 +168,14 @@ async def _fetch(conn: AsyncConnection, statement: str, params: Mapping[str, Any
     binary format: psycopg parses the histogram arrays in text format element by element
     (30-day categories at 5M logs, 395 rows: 4 ms to fetch in text, 0.6 ms in binary,
     measured). SQLAlchemy's cursors are text-only, so this uses the driver's own."""
-    await conn.execute(_GENERIC_PLAN)
     raw = await conn.get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None
     async with driver.cursor(binary=True, row_factory=dict_row) as cursor:
-        await cursor.execute(statement, params, prepare=True)
+        # Pipelined: the setting and the statement go to the server in one round trip.
+        async with driver.pipeline():
+            await driver.execute(_GENERIC_PLAN)
+            await cursor.execute(statement, params, prepare=True)
         rows: list[Row] = await cursor.fetchall()
         return rows
 
