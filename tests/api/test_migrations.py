@@ -84,3 +84,54 @@ def test_histogram_columns_become_histogram_rows_with_every_log_kept(scratch_dat
             "WHERE table_name = 'workflow_log_rollup_daily' AND column_name LIKE 'h%%'"
         ).fetchone()
         assert columns == (0,)
+
+
+_DIMENSION_COUNTS = """
+    SELECT client_id, dimension, value, sum(runs)::bigint, sum(failed_runs)::bigint,
+           sum(time_count)::bigint, round(sum(time_sum)::numeric, 6)
+    FROM (
+        SELECT * FROM workflow_log_rollup_histogram_daily
+        UNION ALL
+        SELECT client_id, hour, dimension, value, buckets, logs, runs, failed_runs,
+               time_count, time_sum
+        FROM workflow_log_rollup_histogram_pending
+    ) AS rows GROUP BY 1, 2, 3
+"""
+
+_RAW_COUNTS = """
+    SELECT client_id, dimension, value, count(*), count(*) FILTER (WHERE status <> 'SUCCESS'),
+           count(execution_time_seconds),
+           round(COALESCE(sum(execution_time_seconds), 0)::numeric, 6)
+    FROM (
+        SELECT client_id, 'environment' AS dimension, environment AS value, status,
+               execution_time_seconds FROM workflow_logs
+        UNION ALL
+        SELECT client_id, 'category', COALESCE(category, ''), status, execution_time_seconds
+        FROM workflow_logs
+    ) AS logs GROUP BY 1, 2, 3
+"""
+
+
+def test_dimension_rows_gain_the_counts_of_every_log(scratch_database: str) -> None:
+    config = alembic_config(scratch_database)
+    command.upgrade(config, "20261127_filter_indexes")
+    with psycopg.connect(scratch_database, autocommit=True) as conn:
+        conn.execute(_INSERT_LOGS, {"first": 1, "last": 600})
+        conn.execute("SELECT workflow_log_rollup_fold()")
+        conn.execute(_INSERT_LOGS, {"first": 601, "last": 700})  # left pending
+    command.upgrade(config, "head")
+    hourly = _DIMENSION_COUNTS.replace("histogram_daily", "histogram_hourly")
+    with psycopg.connect(scratch_database, autocommit=True) as conn:
+        for step in ("converted", "after a fold", "pending again"):
+            raw = sorted(conn.execute(_RAW_COUNTS).fetchall())
+            assert sorted(conn.execute(_DIMENSION_COUNTS).fetchall()) == raw, step
+            assert sorted(conn.execute(hourly).fetchall()) == raw, step
+            # The arrays hold the same logs as before.
+            assert sorted(conn.execute(_HISTOGRAM_TOTALS).fetchall()) == sorted(
+                conn.execute(_RAW_TOTALS).fetchall()
+            ), step
+            if step == "converted":
+                conn.execute(_INSERT_LOGS, {"first": 701, "last": 900})
+                conn.execute("SELECT workflow_log_rollup_fold()")
+            elif step == "after a fold":
+                conn.execute(_INSERT_LOGS, {"first": 901, "last": 950})

@@ -1,9 +1,10 @@
 """SQL for the metrics. A range is read from the cheapest source that is exact for
 each part of it: daily rollups for whole days, hourly rollups for whole hours, the
 pending deltas not yet folded into either, and raw rows for the partial hours at
-the ends. Counts and histograms are separate rollups (a histogram row holds the
-buckets with logs as arrays); every part of a view is read by one statement, so all
-share one snapshot."""
+the ends. Two kinds of rollup: count rows per (environment, category, status), and
+dimension rows per environment or per category, which hold the buckets with logs as
+arrays beside that value's counts. Every part of a view is read by one statement, so
+all share one snapshot."""
 
 from __future__ import annotations
 
@@ -96,9 +97,10 @@ class _Statement:
         )
         return " UNION ALL ".join(selects)
 
-    def histograms(self, query: MetricsQuery, dimension: Dimension) -> str:
-        """A UNION ALL of (value, buckets, logs): the buckets holding logs with a duration,
-        ascending, and how many each holds; several rows may share a value."""
+    def dimension_rows(self, query: MetricsQuery, dimension: Dimension) -> str:
+        """A UNION ALL of (value, buckets, logs, runs, failed_runs, time_count, time_sum):
+        the buckets holding logs with a duration, ascending, how many each holds, and the
+        counts of all the value's logs; several rows may share a value."""
         segments = query.segments
         raw = segments.raw
         if dimension == "category" and query.environment is not None:
@@ -110,7 +112,8 @@ class _Statement:
         # Histograms by environment are narrowed by their value.
         environment = "value" if dimension == "environment" else None
         selects = [
-            f"SELECT value, buckets, {_NEGATED_LOGS if sign else 'logs'} AS logs "
+            f"SELECT value, buckets, {_NEGATED_LOGS if sign else 'logs'} AS logs, "
+            f"{', '.join(f'{sign}{m} AS {m}' for m in _MEASURES)} "
             f"FROM workflow_log_rollup_histogram_{level} "
             f"WHERE dimension = {self.bind(dimension)} AND ({self.within(time_column, spans)})"
             f"{self.narrowing(query, environment_column=environment)}"
@@ -119,16 +122,26 @@ class _Statement:
         if raw:
             value = "environment" if dimension == "environment" else "COALESCE(category, '')"
             edges = " UNION ALL ".join(
-                f"SELECT {value} AS value, {bucket_sql('execution_time_seconds')} AS bucket "
-                "FROM workflow_logs WHERE execution_time_seconds IS NOT NULL "
-                f"AND {self.within('executed_at', [span])}"
+                f"SELECT {value} AS value, status, execution_time_seconds, "
+                "CASE WHEN execution_time_seconds IS NOT NULL "
+                f"THEN {bucket_sql('execution_time_seconds')} END AS bucket "
+                f"FROM workflow_logs WHERE {self.within('executed_at', [span])}"
                 f"{self.narrowing(query, environment_column='environment')}"
                 for span in raw
             )
+            # A NULL bucket holds the logs without a duration: counted, not in the arrays.
             selects.append(
-                "SELECT value, array_agg(bucket::smallint ORDER BY bucket) AS buckets, "
-                "array_agg(logs ORDER BY bucket) AS logs FROM ("
-                f"SELECT value, bucket, count(*) AS logs FROM ({edges}) AS edge GROUP BY 1, 2"
+                "SELECT value, "
+                "COALESCE(array_agg(bucket::smallint ORDER BY bucket) "
+                "FILTER (WHERE bucket IS NOT NULL), '{}') AS buckets, "
+                "COALESCE(array_agg(runs ORDER BY bucket) "
+                "FILTER (WHERE bucket IS NOT NULL), '{}') AS logs, "
+                f"{', '.join(f'sum({m}) AS {m}' for m in _MEASURES)} FROM ("
+                "SELECT value, bucket, count(*) AS runs, "
+                "count(*) FILTER (WHERE status <> 'SUCCESS') AS failed_runs, "
+                "count(execution_time_seconds) AS time_count, "
+                "COALESCE(sum(execution_time_seconds), 0) AS time_sum "
+                f"FROM ({edges}) AS edge GROUP BY 1, 2"
                 ") AS cells GROUP BY value"
             )
         return " UNION ALL ".join(selects)
@@ -203,7 +216,7 @@ async def select_overview(
     histogram, from one statement (one snapshot)."""
     statement = _Statement()
     counts = statement.counts(query)
-    histograms = statement.histograms(query, "environment")
+    histograms = statement.dimension_rows(query, "environment")
     rows = await _fetch(
         conn,
         f"""
@@ -243,33 +256,38 @@ class CategoryRows:
 async def select_categories(conn: AsyncConnection, *, query: MetricsQuery) -> CategoryRows:
     """Counts per category, and each category's histogram, from one statement. Logs
     without a category count as 'uncategorized'."""
+    # A category's dimension rows carry its counts beside its histogram: 12 rows per
+    # client-day instead of 141 count rows (one per environment, category and status).
+    # Narrowed by environment, they are computed from raw rows (`dimension_rows`).
     statement = _Statement()
-    counts = statement.counts(query)
-    histograms = statement.histograms(query, "category")
     rows = await _fetch(
         conn,
         f"""
-                SELECT 'counts' AS kind,
-                       COALESCE(NULLIF(category, ''), 'uncategorized') AS category,
-                       sum(runs)::bigint AS runs,
-                       (sum(runs) - sum(failed_runs))::bigint AS successful_runs,
-                       sum(time_count)::bigint AS time_count, sum(time_sum) AS time_sum,
-                       NULL::smallint[] AS buckets, NULL::bigint[] AS logs
-                FROM ({counts}) AS parts
-                GROUP BY 2
-                HAVING sum(runs) <> 0  -- what subtracted hours leave empty
-                UNION ALL
-                SELECT 'histogram', COALESCE(NULLIF(value, ''), 'uncategorized'),
-                       NULL, NULL, NULL, NULL, buckets, logs
-                FROM ({histograms}) AS parts
+                SELECT COALESCE(NULLIF(value, ''), 'uncategorized') AS category,
+                       buckets, logs, {", ".join(_MEASURES)}
+                FROM ({statement.dimension_rows(query, "category")}) AS parts
                 """,
         statement.params,
     )
+    totals: dict[str, list[Any]] = {}
+    for row in rows:
+        summed = totals.setdefault(row["category"], [0, 0, 0, 0.0])
+        for i, measure in enumerate(_MEASURES):
+            summed[i] += row[measure]
+    counts = [
+        {
+            "category": category,
+            "runs": int(runs),
+            "successful_runs": int(runs - failed_runs),
+            "time_count": int(time_count),
+            "time_sum": time_sum,
+        }
+        for category, (runs, failed_runs, time_count, time_sum) in totals.items()
+        if runs != 0  # what subtracted hours leave empty
+    ]
     return CategoryRows(
-        counts=sorted(
-            (r for r in rows if r["kind"] == "counts"), key=lambda r: (-r["runs"], r["category"])
-        ),
-        histograms=_add_up((r for r in rows if r["kind"] == "histogram"), "category"),
+        counts=sorted(counts, key=lambda r: (-r["runs"], r["category"])),
+        histograms=_add_up(rows, "category"),
     )
 
 
