@@ -43,6 +43,14 @@ class MetricsQuery:
 
 
 _MEASURES = ["runs", "failed_runs", "time_count", "time_sum"]
+# The rollups' column types, so raw sums (numeric for bigint) do not turn the counts
+# of every part into numeric.
+_SUM_CAST = {
+    "runs": "::bigint",
+    "failed_runs": "::bigint",
+    "time_count": "::bigint",
+    "time_sum": "",
+}
 Dimension = Literal["environment", "category"]
 
 
@@ -136,7 +144,7 @@ class _Statement:
                 "FILTER (WHERE bucket IS NOT NULL), '{}') AS buckets, "
                 "COALESCE(array_agg(runs ORDER BY bucket) "
                 "FILTER (WHERE bucket IS NOT NULL), '{}') AS logs, "
-                f"{', '.join(f'sum({m}) AS {m}' for m in _MEASURES)} FROM ("
+                f"{', '.join(f'sum({m}){_SUM_CAST[m]} AS {m}' for m in _MEASURES)} FROM ("
                 "SELECT value, bucket, count(*) AS runs, "
                 "count(*) FILTER (WHERE status <> 'SUCCESS') AS failed_runs, "
                 "count(execution_time_seconds) AS time_count, "
