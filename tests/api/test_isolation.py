@@ -140,6 +140,8 @@ async def test_admin_reads_every_tenant_and_narrows(
         await get(client, "/api/v1/metrics/categories", ADMIN_KEY, days=1, client_id=TENANT_B)
     ).json()
     assert categories["total_runs"] == 2
+    every_category = (await get(client, "/api/v1/metrics/categories", ADMIN_KEY, days=1)).json()
+    assert every_category["total_runs"] == 5
 
 
 async def test_admin_lists_clients_and_tenants_cannot(

@@ -165,13 +165,7 @@ async def select_page(
     counted up to `count_limit`: one round trip instead of two (the count is an
     uncorrelated subquery, run once)."""
     conditions = and_(True, *_conditions(query))
-    matching = (
-        select(func.count())
-        .select_from(
-            select(text("1")).select_from(logs).where(conditions).limit(count_limit).subquery()
-        )
-        .scalar_subquery()
-    )
+    matching = _bounded_count(conditions, count_limit).scalar_subquery()
     statement: Select[Any] = select(*SUMMARY_COLUMNS, matching.label("matching")).where(conditions)
     key = tuple_(logs.c.executed_at, logs.c.id)
     if after is not None:
@@ -192,15 +186,16 @@ async def select_page(
     )
 
 
+def _bounded_count(conditions: ColumnElement[bool], limit: int) -> Select[Any]:
+    """Counts matching rows up to `limit`: a total over millions of rows would scan them all."""
+    matching = select(text("1")).select_from(logs).where(conditions).limit(limit)
+    return select(func.count()).select_from(matching.subquery())
+
+
 async def count_matching(conn: AsyncConnection, *, query: LogQuery, limit: int) -> int:
-    """Counts up to `limit` rows: a total over millions of rows would scan them all.
-    For an empty page, which carries no count of its own."""
-    matching = (
-        select(text("1")).select_from(logs).where(and_(True, *_conditions(query))).limit(limit)
-    )
-    return int(
-        (await conn.execute(select(func.count()).select_from(matching.subquery()))).scalar_one()
-    )
+    """For an empty page, which carries no count of its own."""
+    statement = _bounded_count(and_(True, *_conditions(query)), limit)
+    return int((await conn.execute(statement)).scalar_one())
 
 
 async def select_one(
