@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,6 +28,10 @@ OVERFLOW = "*overflow*"
 _OVERFLOW_MINUTE = datetime.min.replace(tzinfo=UTC)
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 @dataclass(frozen=True, slots=True)
 class _Bucket:
     minute: datetime
@@ -39,12 +44,22 @@ class _Bucket:
 
 class AuditRecorder:
     def __init__(
-        self, engine: AsyncEngine, *, max_buckets: int, retention: timedelta | None = None
+        self,
+        engine: AsyncEngine,
+        *,
+        max_buckets: int,
+        retention: timedelta | None = None,
+        clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         self._engine = engine
         self._max_buckets = max_buckets
         self._retention = retention
         self._counts: dict[_Bucket, int] = {}
+        # Replaceable so a test can hold a flood inside one minute's buckets.
+        self.clock = clock
+
+    def _minute(self) -> datetime:
+        return self.clock().replace(second=0, microsecond=0)
 
     def _count(self, bucket: _Bucket, count: int = 1) -> None:
         if bucket not in self._counts and len(self._counts) >= self._max_buckets:
@@ -53,14 +68,16 @@ class AuditRecorder:
         self._counts[bucket] = self._counts.get(bucket, 0) + count
 
     def auth_failed(self, *, key_prefix: str | None, remote_addr: str | None) -> None:
-        minute = datetime.now(UTC).replace(second=0, microsecond=0)
-        self._count(_Bucket(minute, AuditKind.AUTH_FAILED, key_prefix, None, remote_addr, None))
+        self._count(
+            _Bucket(self._minute(), AuditKind.AUTH_FAILED, key_prefix, None, remote_addr, None)
+        )
 
     def admin_read(
         self, *, key_prefix: str, client_id: str | None, remote_addr: str | None, path: str
     ) -> None:
-        minute = datetime.now(UTC).replace(second=0, microsecond=0)
-        self._count(_Bucket(minute, AuditKind.ADMIN_READ, key_prefix, client_id, remote_addr, path))
+        self._count(
+            _Bucket(self._minute(), AuditKind.ADMIN_READ, key_prefix, client_id, remote_addr, path)
+        )
 
     @property
     def pending(self) -> int:
@@ -70,7 +87,7 @@ class AuditRecorder:
         counts, self._counts = self._counts, {}
         if not counts:
             return
-        now = datetime.now(UTC).replace(second=0, microsecond=0)
+        now = self._minute()
         rows: list[dict[str, Any]] = [
             {
                 "occurred_at": now if bucket.minute == _OVERFLOW_MINUTE else bucket.minute,
@@ -87,7 +104,7 @@ class AuditRecorder:
             async with self._engine.begin() as conn:
                 await repository.insert_events(conn, rows=rows)
                 if self._retention is not None:
-                    await repository.delete_before(conn, cutoff=datetime.now(UTC) - self._retention)
+                    await repository.delete_before(conn, cutoff=self.clock() - self._retention)
         except Exception:
             # Put the counts back (bounded as ever) so an outage loses nothing.
             for bucket, count in counts.items():
