@@ -8,9 +8,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, RowMapping, Select, and_, func, or_, select, text, tuple_
+from sqlalchemy import RowMapping, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from central_logger.db.driver import fetch_rows
 from central_logger.db.tables import workflow_logs as logs
 
 # One statement for one row or many thousands, from any number of tenants: arrays in,
@@ -108,31 +109,39 @@ class LogQuery:
     max_execution_time: float | None = None
 
 
-def _conditions(query: LogQuery) -> list[ColumnElement[bool]]:
-    equal_to: dict[str, Any] = {
-        "client_id": query.client_id,
-        "environment": query.environment,
-        "status": query.status,
-        "category": None if query.category == UNCATEGORIZED else query.category,
-        "ticket_id": query.ticket_id,
-        "workflow_version": query.workflow_version,
-        "resolution_status": query.resolution_status,
-    }
-    conditions: list[ColumnElement[bool]] = [
-        logs.c[name] == value for name, value in equal_to.items() if value is not None
-    ]
-    if query.category == UNCATEGORIZED:
-        # The metrics group logs without a category under this name; so does the list.
-        conditions.append(or_(logs.c.category.is_(None), logs.c.category == UNCATEGORIZED))
-    if query.executed_from is not None:
-        conditions.append(logs.c.executed_at >= query.executed_from)
-    if query.executed_to is not None:
-        conditions.append(logs.c.executed_at < query.executed_to)
-    if query.min_execution_time is not None:
-        conditions.append(logs.c.execution_time_seconds >= query.min_execution_time)
-    if query.max_execution_time is not None:
-        conditions.append(logs.c.execution_time_seconds <= query.max_execution_time)
-    return conditions
+class _Where:
+    """The filters of a list query as SQL, with their bound parameters."""
+
+    def __init__(self, query: LogQuery) -> None:
+        self.params: dict[str, Any] = {}
+        equal_to: dict[str, Any] = {
+            "client_id": query.client_id,
+            "environment": query.environment,
+            "status": query.status,
+            "category": None if query.category == UNCATEGORIZED else query.category,
+            "ticket_id": query.ticket_id,
+            "workflow_version": query.workflow_version,
+            "resolution_status": query.resolution_status,
+        }
+        clauses = [
+            f"{name} = {self.bind(value)}" for name, value in equal_to.items() if value is not None
+        ]
+        if query.category == UNCATEGORIZED:
+            # The metrics group logs without a category under this name; so does the list.
+            clauses.append(f"(category IS NULL OR category = {self.bind(UNCATEGORIZED)})")
+        bounds = [
+            ("executed_at >=", query.executed_from),
+            ("executed_at <", query.executed_to),
+            ("execution_time_seconds >=", query.min_execution_time),
+            ("execution_time_seconds <=", query.max_execution_time),
+        ]
+        clauses.extend(f"{test} {self.bind(value)}" for test, value in bounds if value is not None)
+        self.sql = " AND ".join(clauses) or "true"
+
+    def bind(self, value: Any) -> str:
+        name = f"p{len(self.params)}"
+        self.params[name] = value
+        return f"%({name})s"
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +160,17 @@ class Page:
     matching: int | None
 
 
+_SUMMARY = ", ".join(c.name for c in SUMMARY_COLUMNS)
+
+
+def _bounded_count(where: _Where, limit: int) -> str:
+    """Counts matching rows up to `limit`: a total over millions of rows would scan them all."""
+    return (
+        f"SELECT count(*) FROM (SELECT 1 FROM workflow_logs WHERE {where.sql}"
+        f" LIMIT {where.bind(limit)}) AS matching"
+    )
+
+
 async def select_page(
     conn: AsyncConnection,
     *,
@@ -164,38 +184,33 @@ async def select_page(
     """A page of summaries and, in the same statement, the rows matching the filters
     counted up to `count_limit`: one round trip instead of two (the count is an
     uncorrelated subquery, run once)."""
-    conditions = and_(True, *_conditions(query))
-    matching = _bounded_count(conditions, count_limit).scalar_subquery()
-    statement: Select[Any] = select(*SUMMARY_COLUMNS, matching.label("matching")).where(conditions)
-    key = tuple_(logs.c.executed_at, logs.c.id)
+    where = _Where(query)
+    matching = _bounded_count(where, count_limit)
+    keyset = ""
     if after is not None:
-        bound = tuple_(after.executed_at, after.id)
-        statement = statement.where(key < bound if newest_first else key > bound)
-    if newest_first:
-        statement = statement.order_by(logs.c.executed_at.desc(), logs.c.id.desc())
-    else:
-        statement = statement.order_by(logs.c.executed_at.asc(), logs.c.id.asc())
-    result = await conn.execute(statement.offset(offset).limit(limit))
-    # Column keys are str subclasses, which orjson refuses as dict keys.
-    columns = result.keys()
-    names = [str(key) for key in columns][:-1]
-    rows = result.all()
-    return Page(
-        items=[dict(zip(names, row[:-1], strict=True)) for row in rows],
-        matching=int(rows[0][-1]) if rows else None,
+        compare = "<" if newest_first else ">"
+        bound = f"({where.bind(after.executed_at)}, {where.bind(after.id)})"
+        keyset = f" AND (executed_at, id) {compare} {bound}"
+    direction = "DESC" if newest_first else "ASC"
+    rows = await fetch_rows(
+        conn,
+        f"SELECT {_SUMMARY}, ({matching}) AS matching FROM workflow_logs"
+        f" WHERE {where.sql}{keyset}"
+        f" ORDER BY executed_at {direction}, id {direction}"
+        f" OFFSET {where.bind(offset)} LIMIT {where.bind(limit)}",
+        where.params,
     )
-
-
-def _bounded_count(conditions: ColumnElement[bool], limit: int) -> Select[Any]:
-    """Counts matching rows up to `limit`: a total over millions of rows would scan them all."""
-    matching = select(text("1")).select_from(logs).where(conditions).limit(limit)
-    return select(func.count()).select_from(matching.subquery())
+    counted = int(rows[0]["matching"]) if rows else None
+    for row in rows:
+        del row["matching"]
+    return Page(items=rows, matching=counted)
 
 
 async def count_matching(conn: AsyncConnection, *, query: LogQuery, limit: int) -> int:
     """For an empty page, which carries no count of its own."""
-    statement = _bounded_count(and_(True, *_conditions(query)), limit)
-    return int((await conn.execute(statement)).scalar_one())
+    where = _Where(query)
+    (row,) = await fetch_rows(conn, _bounded_count(where, limit), where.params)
+    return int(row["count"])
 
 
 async def select_one(

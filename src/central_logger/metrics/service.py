@@ -9,11 +9,12 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from central_logger.auth.tenancy import Tenancy
+from central_logger.db.driver import Row
 from central_logger.db.tenancy import state_tenant
 from central_logger.http.problems import FieldError, validation_problem
 from central_logger.metrics import repository
 from central_logger.metrics.histogram import percentile
-from central_logger.metrics.repository import MetricsQuery, Row, Segments, Span
+from central_logger.metrics.repository import MetricsQuery, Segments, Span
 from central_logger.metrics.schemas import (
     Categories,
     CategoryStats,
