@@ -16,6 +16,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 Row = Mapping[str, Any]
 
 
+class BoundValues(dict[str, Any]):
+    """The values of a statement built as text: `bind` keeps a value and returns its
+    placeholder, so only fixed SQL is ever interpolated."""
+
+    def bind(self, value: Any) -> str:
+        name = f"p{len(self)}"
+        self[name] = value
+        return f"%({name})s"
+
+
 async def fetch_rows(
     conn: AsyncConnection,
     statement: str,

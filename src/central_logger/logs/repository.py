@@ -11,7 +11,7 @@ from uuid import UUID
 from sqlalchemy import RowMapping, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from central_logger.db.driver import fetch_rows
+from central_logger.db.driver import BoundValues, fetch_rows
 from central_logger.db.tables import workflow_logs as logs
 
 # One statement for one row or many thousands, from any number of tenants: arrays in,
@@ -113,7 +113,8 @@ class _Where:
     """The filters of a list query as SQL, with their bound parameters."""
 
     def __init__(self, query: LogQuery) -> None:
-        self.params: dict[str, Any] = {}
+        self.params = BoundValues()
+        self.bind = self.params.bind
         equal_to: dict[str, Any] = {
             "client_id": query.client_id,
             "environment": query.environment,
@@ -137,11 +138,6 @@ class _Where:
         ]
         clauses.extend(f"{test} {self.bind(value)}" for test, value in bounds if value is not None)
         self.sql = " AND ".join(clauses) or "true"
-
-    def bind(self, value: Any) -> str:
-        name = f"p{len(self.params)}"
-        self.params[name] = value
-        return f"%({name})s"
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from central_logger.db.driver import Row, fetch_rows
+from central_logger.db.driver import BoundValues, Row, fetch_rows
 from central_logger.metrics.histogram import BUCKETS, bucket_sql
 
 Span = tuple[datetime, datetime]
@@ -58,12 +58,8 @@ class _Statement:
     """The bound parameters of one statement, shared by all of its parts."""
 
     def __init__(self) -> None:
-        self.params: dict[str, Any] = {}
-
-    def bind(self, value: Any) -> str:
-        name = f"p{len(self.params)}"
-        self.params[name] = value
-        return f"%({name})s"
+        self.params = BoundValues()
+        self.bind = self.params.bind
 
     def within(self, time_column: str, spans: Sequence[Span]) -> str:
         return " OR ".join(
