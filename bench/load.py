@@ -35,11 +35,20 @@ def percentiles(samples_ms: list[float]) -> Latency:
 
 
 async def sequential_latency(
-    base: str, path: str, key: str, params: dict[str, Any], *, requests: int = 100
+    base: str,
+    path: str,
+    key: str,
+    params: dict[str, Any],
+    *,
+    requests: int = 100,
+    warmups: int = 5,
+    request_timeout: float = 30,
 ) -> Latency:
     """One request at a time from httpx, for requests too slow for `fixed_get_latency`."""
-    async with httpx.AsyncClient(base_url=base, headers={"X-API-Key": key}, timeout=30) as http:
-        for _ in range(5):  # warm the connection and the caches
+    async with httpx.AsyncClient(
+        base_url=base, headers={"X-API-Key": key}, timeout=request_timeout
+    ) as http:
+        for _ in range(warmups):  # warm the connection and the caches
             (await http.get(path, params=params)).raise_for_status()
         samples = []
         for _ in range(requests):

@@ -200,9 +200,22 @@ async def query_latencies(base: str, url: str, client: str) -> dict[str, Any]:
     figures["logs_cursor_100k_deep"] = fixed_get_latency(
         base, "/api/v1/logs", ADMIN_KEY, {"page_size": 50, "cursor": cursor}
     )
-    figures["logs_offset_100k_deep"] = await sequential_latency(
-        base, "/api/v1/logs", ADMIN_KEY, {"page_size": 50, "page": 2001}, requests=10
-    )
+    # For contrast only, and slow: across all tenants the planner sorts the whole table
+    # for an offset this deep (13 s at 5M in one run, over 30 s in the next), which the
+    # service's statement timeout may cut off with a 503. That is a figure, not a failure.
+    try:
+        figures["logs_offset_100k_deep"] = await sequential_latency(
+            base,
+            "/api/v1/logs",
+            ADMIN_KEY,
+            {"page_size": 50, "page": 2001},
+            requests=5,
+            warmups=1,
+            request_timeout=120,
+        )
+    except httpx.HTTPError as exc:
+        print(f"OFFSET 100000 page: {type(exc).__name__}: {exc}", flush=True)
+        figures["logs_offset_100k_deep"] = None
 
     now = datetime.now(UTC)
     for days in (7, 30):

@@ -113,10 +113,15 @@ def report(figures: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
             "logs_offset_100k_deep",
         ):
             latency = queries[name]
+            figure = (
+                f"{latency.p95_ms:.1f} (p50 {latency.p50_ms:.1f})"
+                if latency is not None
+                else "failed (over the 30 s statement timeout)"
+            )
             rows.append(
                 (
                     f"{name} p95 (ms) at {checkpoint} logs",
-                    f"{latency.p95_ms:.1f} (p50 {latency.p50_ms:.1f})",
+                    figure,
                     "<= 10 ms" if "offset" not in name else "(for contrast)",
                     floor,
                     "-",
