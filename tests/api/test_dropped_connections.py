@@ -42,5 +42,5 @@ async def test_a_dropped_connection_costs_one_503_not_a_500(
         if response.status_code == 503:
             assert response.headers["Retry-After"]
             assert response.headers["content-type"] == "application/problem+json"
-    assert all(status in (200, 503) for status in statuses), statuses
-    assert statuses[-1] == 200, statuses
+    # The request that takes the dead connection answers 503; the pool is then renewed.
+    assert statuses == [503, 200, 200]
