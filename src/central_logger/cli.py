@@ -169,21 +169,29 @@ def _parse_scopes(scopes: str) -> list[Scope]:
 @keys_app.command("create")
 def keys_create(
     client_id: Annotated[str, typer.Option("--client-id", help="The tenant the key speaks for")],
-    scopes: Annotated[str, typer.Option(help="Comma-separated: ingest, read")] = "ingest,read",
+    scopes: Annotated[
+        str, typer.Option(help="Comma-separated: ingest, read (admin needs --admin)")
+    ] = "ingest,read",
     admin: Annotated[
-        bool, typer.Option("--admin", help="A provider key that reads every tenant")
+        bool,
+        typer.Option("--admin", help="A provider key that reads and manages every tenant"),
     ] = False,
     name: Annotated[str | None, typer.Option(help="A label for lists")] = None,
     expires_in_days: Annotated[int | None, typer.Option(min=1, help="Expire after N days")] = None,
 ) -> None:
     """Create a key; it is printed once and only its hash is stored."""
     expires_at = datetime.now(UTC) + timedelta(days=expires_in_days) if expires_in_days else None
+    requested = _parse_scopes(scopes)
+    try:
+        keys_service.granted_scopes(requested, is_admin=admin)
+    except keys_service.AdminScopeNotRequestedError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--scopes") from exc
     created = _in_transaction(
         Settings(),
         lambda conn: keys_service.create_key(
             conn,
             client_id=client_id,
-            scopes=_parse_scopes(scopes),
+            scopes=requested,
             is_admin=admin,
             name=name,
             expires_at=expires_at,
@@ -206,7 +214,10 @@ def keys_list(
     keys = _in_transaction(
         Settings(), lambda conn: keys_service.list_keys(conn, client_id=client_id)
     )
-    typer.echo(f"{'PREFIX':<13} {'CLIENT':<20} {'SCOPES':<20} {'STATE':<8} {'LAST USED':<20} NAME")
+    typer.echo(
+        f"{'PREFIX':<13} {'KIND':<8} {'CLIENT':<20} {'SCOPES':<20} {'STATE':<8} "
+        f"{'LAST USED':<20} NAME"
+    )
     for key in keys:
         state = (
             "revoked"
@@ -217,7 +228,9 @@ def keys_list(
         )
         last_used = key.last_used_at.strftime("%Y-%m-%d %H:%M") if key.last_used_at else "-"
         typer.echo(
-            f"{key.prefix:<13} {key.client_id:<20} {','.join(key.scopes):<20} {state:<8} "
+            # A provider key says so: it reads every tenant, whatever its client_id.
+            f"{key.prefix:<13} {'admin' if key.is_admin else 'tenant':<8} "
+            f"{key.client_id:<20} {','.join(key.scopes):<20} {state:<8} "
             f"{last_used:<20} {key.name or ''}"
         )
 

@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             tenant_keys=settings.api_keys,
             admin_keys=settings.admin_api_keys,
             cache_ttl_seconds=settings.key_cache_ttl_seconds,
+            miss_reload_seconds=settings.key_miss_reload_seconds,
         )
         audit = AuditRecorder(
             engine,

@@ -87,6 +87,12 @@ class Settings(BaseSettings):
     db_statement_timeout_ms: int = 30_000
     retry_after_seconds: int = 5
 
+    # Keys and audit: the key store holds every active key's hash and reloads them
+    # when its copy is KEY_CACHE_TTL_SECONDS old; a key in our format it does not know
+    # (just made by another process, or forged) reloads it at most this often, so a
+    # flood of bad keys costs at most one query per interval whatever their number.
+    key_miss_reload_seconds: float = Field(default=1.0, gt=0)
+
     @field_validator("admin_api_keys", "cors_origins", mode="before")
     @classmethod
     def _parse_admin_keys(cls, value: object) -> object:

@@ -133,3 +133,46 @@ async def test_revocation_reaches_another_process_within_the_ttl(
         f"(KEY_CACHE_TTL_SECONDS={settings.key_cache_ttl_seconds})"
     )
     assert elapsed <= settings.key_cache_ttl_seconds + 0.5
+
+
+async def test_admin_scope_needs_is_admin_and_the_inventory_shows_it(
+    client: httpx.AsyncClient, empty_database: str
+) -> None:
+    # It used to store a key listed as is_admin: false that acted as a full admin.
+    refused = await client.post(
+        "/api/v1/admin/keys",
+        json={"client_id": "tenant_x", "scopes": ["admin"]},
+        headers=ADMIN,
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    (error,) = refused.json()["errors"]
+    assert error["field"] == "body.scopes"
+    assert "is_admin" in error["reason"]
+    with psycopg.connect(empty_database) as conn:
+        assert conn.execute("SELECT count(*) FROM api_keys").fetchone() == (0,)
+
+    provider = await _make(client, client_id="tenant_x", scopes=["admin"], is_admin=True)
+    assert provider["is_admin"] is True
+    assert set(provider["scopes"]) == {"admin", "read"}  # type: ignore[arg-type]
+    tenant = await _make(client, client_id="tenant_x")
+    assert tenant["is_admin"] is False
+    me = (await client.get("/api/v1/me", headers=auth(str(provider["key"])))).json()
+    assert me["is_admin"] is True
+
+    listing = (await client.get("/api/v1/admin/keys?client_id=tenant_x", headers=ADMIN)).json()
+    by_prefix = {k["prefix"]: k for k in listing["items"]}
+    assert by_prefix[provider["prefix"]]["is_admin"] is True
+    assert by_prefix[tenant["prefix"]]["is_admin"] is False
+    # Admin-ness is the admin scope, in every row of the inventory.
+    for key in listing["items"]:
+        assert key["is_admin"] is ("admin" in key["scopes"])
+
+
+async def test_a_key_made_here_works_at_once_after_the_store_was_loaded(
+    client: httpx.AsyncClient,
+) -> None:
+    first = await _make(client)
+    assert (await client.get("/api/v1/logs", headers=auth(str(first["key"])))).status_code == 200
+    second = await _make(client)  # within KEY_MISS_RELOAD_SECONDS of the load above
+    assert (await client.get("/api/v1/logs", headers=auth(str(second["key"])))).status_code == 200

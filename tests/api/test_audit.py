@@ -106,3 +106,58 @@ async def test_admin_cross_tenant_reads_are_audited(
 async def test_audit_is_for_admins_only(client: httpx.AsyncClient) -> None:
     response = await client.get("/api/v1/admin/audit", headers=auth(TENANT_A_KEY))
     assert response.status_code == 403
+
+
+async def _fail_from(app: FastAPI, address: str, keys: list[str]) -> None:
+    transport = httpx.ASGITransport(app=app, client=(address, 40_000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        for key in keys:
+            assert (await http.get("/api/v1/logs", headers=auth(key))).status_code == 401
+
+
+async def test_an_attacker_behind_noisy_prefixes_keeps_its_address(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    state = _state(app)
+    minute = datetime.now(UTC).replace(second=30)
+    state.audit.clock = lambda: minute
+    # 150 distinct prefixes from one noisy address take every one of the 100 buckets...
+    await _fail_from(app, "10.0.0.1", [f"cl_{i:08x}_noise" for i in range(150)])
+    # ...then a real attacker elsewhere tries its keys, within the same flush.
+    attacker = [f"cl_a77ac{i:03x}_guess" for i in range(4)]
+    await _fail_from(app, "203.0.113.9", attacker * 10)
+    await state.audit.flush()
+
+    events = await _events(client, "auth_failed")
+    assert len(events) <= 2 * state.settings.audit_max_buckets + 2
+    assert sum(int(str(e["count"])) for e in events) == 190
+    # Before, its 40 failures were folded into one overflow row with no address.
+    (seen,) = [e for e in events if e["remote_addr"] == "203.0.113.9"]
+    assert seen["count"] == 40
+    assert seen["actor"] == "*overflow*"
+    assert sorted(seen["detail"]["sample_actors"]) == [k[:11] for k in attacker]  # type: ignore[index]
+    noisy_overflow = [
+        e for e in events if e["remote_addr"] == "10.0.0.1" and e["actor"] == "*overflow*"
+    ]
+    assert [e["count"] for e in noisy_overflow] == [50]
+
+
+@pytest.mark.parametrize("settings_overrides", [{"audit_max_buckets": 5}])
+async def test_the_busiest_addresses_keep_their_rows_when_addresses_churn(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    audit = _state(app).audit
+    for i in range(5):
+        audit.auth_failed(key_prefix=f"cl_{i:08x}", remote_addr="10.0.0.1")
+    # 300 one-off addresses (say, an IPv6 range) around an attacker who keeps trying.
+    for i in range(300):
+        audit.auth_failed(key_prefix=f"cl_{i:08x}", remote_addr=f"2001:db8::{i:x}")
+        if i % 3 == 0:
+            audit.auth_failed(key_prefix="cl_a77ac000", remote_addr="203.0.113.9")
+    assert audit.pending <= 5 + 5 + 1
+    await audit.flush()
+    events = await _events(client, "auth_failed")
+    assert sum(int(str(e["count"])) for e in events) == 5 + 300 + 100
+    by_address = {e["remote_addr"]: e for e in events if e["actor"] == "*overflow*"}
+    assert by_address["203.0.113.9"]["count"] == 100
+    assert by_address[None]["count"] >= 300 - 4  # the one-offs, folded without an address

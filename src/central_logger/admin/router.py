@@ -26,9 +26,12 @@ PrefixParam = Annotated[KeyPrefix, Path(description="The key's public prefix, cl
     response_model=ApiKeyCreated,
 )
 async def create_api_key(
-    spec: KeyCreate, principal: AdminPrincipal, conn: TenantConn
+    spec: KeyCreate, principal: AdminPrincipal, conn: TenantConn, state: State
 ) -> ApiKeyCreated:
-    return await service.create_key(conn, actor=principal, spec=spec)
+    created = await service.create_key(conn, actor=principal, spec=spec)
+    # This process accepts it at once; the others within KEY_MISS_RELOAD_SECONDS.
+    state.key_store.forget()
+    return created
 
 
 @router.get("", operation_id="list_api_keys", response_model=KeyList)
@@ -57,6 +60,14 @@ async def revoke_api_key(
     response_model=KeyRotated,
 )
 async def rotate_api_key(
-    prefix: PrefixParam, principal: AdminPrincipal, conn: TenantConn, spec: KeyRotate | None = None
+    prefix: PrefixParam,
+    principal: AdminPrincipal,
+    conn: TenantConn,
+    state: State,
+    spec: KeyRotate | None = None,
 ) -> KeyRotated:
-    return await service.rotate_key(conn, actor=principal, prefix=prefix, spec=spec or KeyRotate())
+    rotated = await service.rotate_key(
+        conn, actor=principal, prefix=prefix, spec=spec or KeyRotate()
+    )
+    state.key_store.forget()
+    return rotated

@@ -20,8 +20,14 @@ class KeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     client_id: ClientId
-    scopes: list[Scope] = Field(default_factory=lambda: [Scope.INGEST, Scope.READ], max_length=3)
-    is_admin: bool = False
+    scopes: list[Scope] = Field(
+        default_factory=lambda: [Scope.INGEST, Scope.READ],
+        max_length=3,
+        description="admin only with is_admin: true (a 422 otherwise)",
+    )
+    is_admin: bool = Field(
+        False, description="A provider key: reads and manages every tenant (adds admin, read)"
+    )
     name: Annotated[str, StringConstraints(max_length=255, pattern=r"^[^\x00]*$")] | None = None
     expires_in_days: Annotated[int, Field(ge=1, le=3650)] | None = None
 

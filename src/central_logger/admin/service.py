@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from central_logger.admin.schemas import KeyCreate, KeyList, KeyRotate, KeyRotated
 from central_logger.auth import service as keys
 from central_logger.auth.schemas import ApiKeyCreated, ApiKeyInfo, Principal
-from central_logger.http.problems import ProblemError
+from central_logger.http.problems import FieldError, ProblemError
 
 
 def _no_key(prefix: str) -> ProblemError:
@@ -20,15 +20,22 @@ async def create_key(conn: AsyncConnection, *, actor: Principal, spec: KeyCreate
     expires_at = (
         datetime.now(UTC) + timedelta(days=spec.expires_in_days) if spec.expires_in_days else None
     )
-    return await keys.create_key(
-        conn,
-        client_id=spec.client_id,
-        scopes=spec.scopes,
-        is_admin=spec.is_admin,
-        name=spec.name,
-        expires_at=expires_at,
-        actor=actor.key_prefix,
-    )
+    try:
+        return await keys.create_key(
+            conn,
+            client_id=spec.client_id,
+            scopes=spec.scopes,
+            is_admin=spec.is_admin,
+            name=spec.name,
+            expires_at=expires_at,
+            actor=actor.key_prefix,
+        )
+    except keys.AdminScopeNotRequestedError as exc:
+        raise ProblemError(
+            422,
+            "The admin scope is for provider keys only: send is_admin: true for one",
+            errors=[FieldError(field="body.scopes", reason=str(exc))],
+        ) from exc
 
 
 async def list_keys(conn: AsyncConnection, *, client_id: str | None) -> KeyList:

@@ -1,11 +1,22 @@
 """Audit rules.
 
 Key changes are written in the transaction that makes them. Failed authentications
-and admin reads can come in floods, so they are counted in memory per (minute, kind,
-key prefix, tenant, address) and written by a background flush: at most
-AUDIT_MAX_BUCKETS rows per flush, everything beyond folded into one overflow row per
-kind. A flood of bad keys therefore costs a dictionary increment per request and at
-most AUDIT_MAX_BUCKETS + 2 rows per flush, whatever its size; counts are kept exact.
+and admin reads can come in floods, so they are counted in memory and written by a
+background flush, in three bounded layers, with every count kept exact:
+
+1. per (minute, kind, key prefix, tenant, address, path): the first AUDIT_MAX_BUCKETS
+   distinct buckets of a flush, one row each;
+2. beyond those, per (kind, address): one overflow row per address (actor
+   `*overflow*`) with its count and a few of the prefixes it sent, for at most
+   AUDIT_MAX_BUCKETS addresses, keeping the busiest: when a new address arrives and
+   the table is full, the address with the smallest count is folded into layer 3;
+3. beyond those, one overflow row per kind without an address.
+
+So a noisy client trying thousands of prefixes cannot hide another address's attack:
+that address keeps its own row (with its count and prefixes) unless more than
+AUDIT_MAX_BUCKETS addresses fail more often than it does in one flush interval. A
+flood costs a few dictionary operations per request and at most 2 x AUDIT_MAX_BUCKETS
++ 2 rows per flush, whatever its size.
 """
 
 from __future__ import annotations
@@ -13,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,7 +36,8 @@ from central_logger.audit.schemas import AuditEvent, AuditKind, AuditPage, Audit
 logger = logging.getLogger(__name__)
 
 OVERFLOW = "*overflow*"
-_OVERFLOW_MINUTE = datetime.min.replace(tzinfo=UTC)
+# How many of the prefixes an address sent its overflow row names.
+_SAMPLE_ACTORS = 5
 
 
 def _utc_now() -> datetime:
@@ -42,6 +54,18 @@ class _Bucket:
     path: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class _Source:
+    kind: AuditKind
+    remote_addr: str | None
+
+
+@dataclass(slots=True)
+class _Overflow:
+    count: int = 0
+    actors: list[str] = field(default_factory=list)
+
+
 class AuditRecorder:
     def __init__(
         self,
@@ -55,6 +79,8 @@ class AuditRecorder:
         self._max_buckets = max_buckets
         self._retention = retention
         self._counts: dict[_Bucket, int] = {}
+        self._by_source: dict[_Source, _Overflow] = {}
+        self._unattributed: dict[AuditKind, int] = {}
         # Replaceable so a test can hold a flood inside one minute's buckets.
         self.clock = clock
 
@@ -62,10 +88,28 @@ class AuditRecorder:
         return self.clock().replace(second=0, microsecond=0)
 
     def _count(self, bucket: _Bucket, count: int = 1) -> None:
-        if bucket not in self._counts and len(self._counts) >= self._max_buckets:
-            # One overflow bucket per kind whatever the minute: its row is dated at the flush.
-            bucket = _Bucket(_OVERFLOW_MINUTE, bucket.kind, OVERFLOW, None, None, None)
-        self._counts[bucket] = self._counts.get(bucket, 0) + count
+        if bucket in self._counts or len(self._counts) < self._max_buckets:
+            self._counts[bucket] = self._counts.get(bucket, 0) + count
+        else:
+            actors = [bucket.actor] if bucket.actor else []
+            self._count_source(_Source(bucket.kind, bucket.remote_addr), count, actors)
+
+    def _count_source(self, source: _Source, count: int, actors: list[str]) -> None:
+        entry = self._by_source.get(source)
+        if entry is None:
+            if len(self._by_source) >= self._max_buckets:
+                # Keep the busiest addresses: the quietest one's count (exact) moves to
+                # the row without an address. At most max_buckets comparisons.
+                quietest = min(self._by_source, key=lambda s: self._by_source[s].count)
+                folded = self._by_source.pop(quietest)
+                self._unattributed[quietest.kind] = (
+                    self._unattributed.get(quietest.kind, 0) + folded.count
+                )
+            entry = self._by_source[source] = _Overflow()
+        entry.count += count
+        for actor in actors:
+            if len(entry.actors) < _SAMPLE_ACTORS and actor not in entry.actors:
+                entry.actors.append(actor)
 
     def auth_failed(self, *, key_prefix: str | None, remote_addr: str | None) -> None:
         self._count(
@@ -81,16 +125,20 @@ class AuditRecorder:
 
     @property
     def pending(self) -> int:
-        return len(self._counts)
+        """Rows the next flush writes."""
+        return len(self._counts) + len(self._by_source) + len(self._unattributed)
 
-    async def flush(self) -> None:
-        counts, self._counts = self._counts, {}
-        if not counts:
-            return
+    def _rows(
+        self,
+        counts: dict[_Bucket, int],
+        by_source: dict[_Source, _Overflow],
+        unattributed: dict[AuditKind, int],
+    ) -> list[dict[str, Any]]:
+        # Overflow rows are dated at the flush: they may span several minutes.
         now = self._minute()
         rows: list[dict[str, Any]] = [
             {
-                "occurred_at": now if bucket.minute == _OVERFLOW_MINUTE else bucket.minute,
+                "occurred_at": bucket.minute,
                 "kind": bucket.kind.value,
                 "actor": bucket.actor,
                 "client_id": bucket.client_id,
@@ -100,6 +148,44 @@ class AuditRecorder:
             }
             for bucket, count in counts.items()
         ]
+        for source, entry in sorted(by_source.items(), key=lambda item: -item[1].count):
+            rows.append(
+                {
+                    "occurred_at": now,
+                    "kind": source.kind.value,
+                    "actor": OVERFLOW,
+                    "client_id": None,
+                    "remote_addr": source.remote_addr,
+                    "count": entry.count,
+                    "detail": {
+                        "reason": "more distinct buckets than AUDIT_MAX_BUCKETS in a flush",
+                        "sample_actors": entry.actors,
+                    },
+                }
+            )
+        for kind, count in unattributed.items():
+            rows.append(
+                {
+                    "occurred_at": now,
+                    "kind": kind.value,
+                    "actor": OVERFLOW,
+                    "client_id": None,
+                    "remote_addr": None,
+                    "count": count,
+                    "detail": {
+                        "reason": "more overflowing addresses than AUDIT_MAX_BUCKETS in a flush"
+                    },
+                }
+            )
+        return rows
+
+    async def flush(self) -> None:
+        counts, self._counts = self._counts, {}
+        by_source, self._by_source = self._by_source, {}
+        unattributed, self._unattributed = self._unattributed, {}
+        rows = self._rows(counts, by_source, unattributed)
+        if not rows:
+            return
         try:
             async with self._engine.begin() as conn:
                 await repository.insert_events(conn, rows=rows)
@@ -109,6 +195,10 @@ class AuditRecorder:
             # Put the counts back (bounded as ever) so an outage loses nothing.
             for bucket, count in counts.items():
                 self._count(bucket, count)
+            for source, entry in by_source.items():
+                self._count_source(source, entry.count, entry.actors)
+            for kind, count in unattributed.items():
+                self._unattributed[kind] = self._unattributed.get(kind, 0) + count
             raise
 
     async def run_flusher(self, interval_seconds: float) -> None:

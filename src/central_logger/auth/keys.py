@@ -4,9 +4,12 @@ names a key in lists and logs; the secret carries 256 bits of entropy."""
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 
 KEY_PREFIX_MARK = "cl_"
+# What generate_key makes: a presented key of any other shape is not in the database.
+_STORED_KEY_SHAPE = re.compile(r"cl_[0-9a-f]{8}_[A-Za-z0-9_-]{43}")
 
 
 def generate_key() -> tuple[str, str]:
@@ -24,3 +27,8 @@ def display_prefix(key: str) -> str:
     if key.startswith(KEY_PREFIX_MARK) and len(key) > 11:
         return key[:11]
     return key[:4] + "…"
+
+
+def is_stored_key_shape(key: str) -> bool:
+    """Whether `key` could be one generate_key made (API_KEYS' keys may be anything)."""
+    return _STORED_KEY_SHAPE.fullmatch(key) is not None

@@ -18,7 +18,6 @@ async def insert_key(
     key_hash: bytes,
     client_id: str,
     scopes: Sequence[str],
-    is_admin: bool,
     name: str | None,
     expires_at: datetime | None,
 ) -> RowMapping:
@@ -29,7 +28,6 @@ async def insert_key(
             key_hash=key_hash,
             client_id=client_id,
             scopes=list(scopes),
-            is_admin=is_admin,
             name=name,
             expires_at=expires_at,
         )
@@ -46,6 +44,22 @@ async def select_active_key_by_hash(conn: AsyncConnection, *, key_hash: bytes) -
         .where((api_keys.c.expires_at.is_(None)) | (api_keys.c.expires_at > func.now()))
     )
     return result.mappings().one_or_none()
+
+
+async def select_active_keys(conn: AsyncConnection) -> Sequence[RowMapping]:
+    """Every key that may authenticate now (the key store's copy)."""
+    result = await conn.execute(
+        select(
+            api_keys.c.prefix,
+            api_keys.c.key_hash,
+            api_keys.c.client_id,
+            api_keys.c.scopes,
+            api_keys.c.expires_at,
+        )
+        .where(api_keys.c.revoked_at.is_(None))
+        .where((api_keys.c.expires_at.is_(None)) | (api_keys.c.expires_at > func.now()))
+    )
+    return result.mappings().all()
 
 
 async def select_keys(

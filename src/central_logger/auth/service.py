@@ -1,27 +1,36 @@
 """Authentication and key management rules.
 
 Keys from API_KEYS / ADMIN_API_KEYS live in memory. Keys created by the CLI or the
-admin API live in PostgreSQL as hashes; a lookup is cached for KEY_CACHE_TTL_SECONDS
-so the hot path makes no database round trip, and a revocation reaches every process
-within that time. `last_used_at` is collected in memory and written in one statement
-per flush instead of on every request.
+admin API live in PostgreSQL as hashes. Each process holds a copy of every active
+key's hash (keys are few: one per workflow or person, not per request), reloaded when
+it is KEY_CACHE_TTL_SECONDS old, so a revocation reaches every process within that
+time and the hot path makes no database round trip. A key the copy does not know
+costs no query at all unless it has our format, and then at most one reload per
+KEY_MISS_RELOAD_SECONDS, whatever the number of distinct bad keys: a flood of them
+can neither load the database nor push a valid key out of memory. `last_used_at` is
+collected in memory and written in one statement per flush.
+
+Admin-ness has one source of truth, the admin scope: `is_admin` is derived from it
+(by PostgreSQL, for stored keys), and a key asks for it explicitly (is_admin/--admin).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import time
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from cachetools import TTLCache
 from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from central_logger.audit import service as audit
 from central_logger.audit.schemas import AuditKind
 from central_logger.auth import repository
-from central_logger.auth.keys import display_prefix, generate_key, hash_key
+from central_logger.auth.keys import display_prefix, generate_key, hash_key, is_stored_key_shape
 from central_logger.auth.schemas import (
     ADMIN_SCOPES,
     TENANT_SCOPES,
@@ -34,7 +43,29 @@ from central_logger.auth.schemas import (
 logger = logging.getLogger(__name__)
 
 ENV_ADMIN_CLIENT_ID = "admin"
-_CACHE_SIZE = 10_000
+
+
+class AdminScopeNotRequestedError(ValueError):
+    """The admin scope was listed for a key not asked for as a provider (admin) key."""
+
+
+def granted_scopes(scopes: Iterable[Scope], *, is_admin: bool) -> list[Scope]:
+    """The scopes a new key gets. The admin scope reads and manages every tenant, so it
+    comes only with an explicit is_admin (--admin), never as one scope among others
+    on what reads as a tenant key; an admin key always reads."""
+    requested = set(scopes)
+    if Scope.ADMIN in requested and not is_admin:
+        raise AdminScopeNotRequestedError(
+            "the admin scope makes a provider key that reads and manages every tenant:"
+            " ask for it with is_admin (--admin on the command line)"
+        )
+    return sorted(requested | ({Scope.ADMIN, Scope.READ} if is_admin else set()))
+
+
+@dataclass(frozen=True, slots=True)
+class _StoredKey:
+    principal: Principal
+    expires_at: datetime | None
 
 
 class KeyStore:
@@ -45,6 +76,7 @@ class KeyStore:
         tenant_keys: Mapping[str, str],
         admin_keys: Iterable[str],
         cache_ttl_seconds: float,
+        miss_reload_seconds: float = 1.0,
     ) -> None:
         self._engine = engine
         self._static: dict[bytes, Principal] = {
@@ -55,39 +87,68 @@ class KeyStore:
             self._static[hash_key(key)] = Principal(
                 ENV_ADMIN_CLIENT_ID, ADMIN_SCOPES, display_prefix(key)
             )
-        # Unknown keys are cached too, so a flood of bad keys costs no queries.
-        self._cache: TTLCache[bytes, Principal | None] = TTLCache(_CACHE_SIZE, cache_ttl_seconds)
+        self._max_age = cache_ttl_seconds
+        # Never slower than the TTL: a new key must work within it too.
+        self._miss_reload = min(miss_reload_seconds, cache_ttl_seconds)
+        # The stored keys by hash: replaced whole at each reload, never evicted from.
+        self._stored: dict[bytes, _StoredKey] = {}
+        self._loaded_at = -math.inf
+        self._reload_lock = asyncio.Lock()
         self._last_used: dict[str, datetime] = {}
 
     def configured_client_ids(self) -> set[str]:
         return {p.client_id for p in self._static.values() if not p.is_admin}
+
+    def _age(self) -> float:
+        return time.monotonic() - self._loaded_at
 
     async def authenticate(self, key: str) -> Principal | None:
         key_hash = hash_key(key)
         static = self._static.get(key_hash)
         if static is not None:
             return static
-        try:
-            principal = self._cache[key_hash]
-        except KeyError:
-            principal = await self._lookup(key_hash)
-            self._cache[key_hash] = principal
+        if self._age() > self._max_age:
+            await self._reload(unless_younger_than=self._max_age)
+        principal = self._match(key_hash)
+        if principal is None and is_stored_key_shape(key) and self._age() >= self._miss_reload:
+            # Perhaps made since the last reload (by another process): look once more.
+            await self._reload(unless_younger_than=self._miss_reload)
+            principal = self._match(key_hash)
         if principal is not None:
             self._last_used[principal.key_prefix] = datetime.now(UTC)
         return principal
 
-    async def _lookup(self, key_hash: bytes) -> Principal | None:
-        async with self._engine.connect() as conn:
-            row = await repository.select_active_key_by_hash(conn, key_hash=key_hash)
-        if row is None:
+    def _match(self, key_hash: bytes) -> Principal | None:
+        stored = self._stored.get(key_hash)
+        if stored is None:
             return None
-        return Principal(
-            row["client_id"], frozenset(Scope(s) for s in row["scopes"]), row["prefix"]
-        )
+        if stored.expires_at is not None and stored.expires_at <= datetime.now(UTC):
+            return None
+        return stored.principal
+
+    async def _reload(self, *, unless_younger_than: float) -> None:
+        async with self._reload_lock:
+            if self._age() < unless_younger_than:
+                return  # another request reloaded while this one waited
+            started = time.monotonic()
+            async with self._engine.connect() as conn:
+                rows = await repository.select_active_keys(conn)
+            self._stored = {
+                bytes(row["key_hash"]): _StoredKey(
+                    Principal(
+                        row["client_id"],
+                        frozenset(Scope(s) for s in row["scopes"]),
+                        row["prefix"],
+                    ),
+                    row["expires_at"],
+                )
+                for row in rows
+            }
+            self._loaded_at = started
 
     def forget(self) -> None:
-        """Drop every cached lookup (after a revocation made by this process)."""
-        self._cache.clear()
+        """Reload at the next lookup (after a key change made by this process)."""
+        self._loaded_at = -math.inf
 
     async def flush_last_used(self) -> None:
         used, self._last_used = self._last_used, {}
@@ -120,15 +181,14 @@ async def create_key(
     actor: str | None = None,
 ) -> ApiKeyCreated:
     """A new key (printed once; only its hash is stored), audited as made by `actor`."""
+    granted = granted_scopes(scopes, is_admin=is_admin)
     key, prefix = generate_key()
-    granted = set(scopes) | ({Scope.ADMIN, Scope.READ} if is_admin else set())
     row = await repository.insert_key(
         conn,
         prefix=prefix,
         key_hash=hash_key(key),
         client_id=client_id,
-        scopes=sorted(granted),
-        is_admin=is_admin,
+        scopes=granted,
         name=name,
         expires_at=expires_at,
     )
@@ -137,7 +197,7 @@ async def create_key(
         kind=AuditKind.KEY_CREATED,
         actor=actor,
         client_id=client_id,
-        detail={"prefix": prefix, "scopes": sorted(granted), "is_admin": is_admin},
+        detail={"prefix": prefix, "scopes": granted, "is_admin": row["is_admin"]},
     )
     return ApiKeyCreated(key=key, **_info(row).model_dump())
 

@@ -7,6 +7,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Computed,
     DateTime,
     Float,
     Identity,
@@ -99,7 +100,8 @@ api_keys = Table(
     Column("client_id", Text, nullable=False),
     Column("name", Text),
     Column("scopes", ARRAY(Text), nullable=False),
-    Column("is_admin", Boolean, nullable=False, server_default=text("false")),
+    # Derived by PostgreSQL from the admin scope, the one source of truth for admin-ness.
+    Column("is_admin", Boolean, Computed("'admin' = ANY (scopes)", persisted=True), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("last_used_at", DateTime(timezone=True)),
     Column("expires_at", DateTime(timezone=True)),

@@ -211,13 +211,22 @@ async def count_matching(conn: AsyncConnection, *, query: LogQuery, limit: int) 
 
 async def select_one(
     conn: AsyncConnection, *, client_id: str | None, log_id: UUID
-) -> RowMapping | None:
+) -> Sequence[RowMapping]:
+    """The log with this id: one row for a tenant; across tenants (client_id None)
+    two tenants may use the same id, so up to two rows tell the caller it is shared."""
     statement = select(*logs.c).where(logs.c.id == log_id)
     if client_id is not None:
         statement = statement.where(logs.c.client_id == client_id)
-    # Two tenants may use the same id; an unnarrowed admin read takes the first.
-    statement = statement.order_by(logs.c.client_id).limit(1)
-    return (await conn.execute(statement)).mappings().one_or_none()
+    statement = statement.order_by(logs.c.client_id).limit(2)
+    return (await conn.execute(statement)).mappings().all()
+
+
+async def select_holders(conn: AsyncConnection, *, log_id: UUID, limit: int) -> Sequence[str]:
+    """The tenants that hold a log with this id (by the primary key's leading column)."""
+    statement = (
+        select(logs.c.client_id).where(logs.c.id == log_id).order_by(logs.c.client_id).limit(limit)
+    )
+    return list((await conn.execute(statement)).scalars())
 
 
 async def select_client_ids(conn: AsyncConnection) -> Sequence[str]:

@@ -13,7 +13,7 @@ from central_logger.auth.dependencies import AdminPrincipal, ReadPrincipal, Tena
 from central_logger.auth.tenancy import ingest_client_id, read_tenancy
 from central_logger.http.body import json_limits, read_json
 from central_logger.http.dependencies import State
-from central_logger.http.problems import PROBLEM_RESPONSES
+from central_logger.http.problems import PROBLEM_MEDIA_TYPE, PROBLEM_RESPONSES, Problem
 from central_logger.http.query import QueryText
 from central_logger.http.responses import ORJSONResponse
 from central_logger.logs import service
@@ -125,7 +125,18 @@ async def list_logs(
     return ORJSONResponse(page)
 
 
-@router.get("/logs/{log_id}", operation_id="get_log", response_model=LogDetail)
+@router.get(
+    "/logs/{log_id}",
+    operation_id="get_log",
+    response_model=LogDetail,
+    responses={
+        409: {
+            "model": Problem,
+            "description": "An admin key without client_id, for an id two clients use",
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+    },
+)
 async def get_log(
     log_id: UUID, conn: TenantConn, principal: ReadPrincipal, client_id: OnBehalfOf = None
 ) -> Response:

@@ -187,12 +187,28 @@ async def list_logs(
     }
 
 
+# How many tenants a 409 for a shared id names (the tenants are the provider's own).
+_MAX_HOLDERS_NAMED = 20
+
+
 async def get_log(conn: AsyncConnection, *, tenancy: Tenancy, log_id: UUID) -> LogDetail:
-    row = await repository.select_one(conn, client_id=tenancy.client_id, log_id=log_id)
-    if row is None:
+    rows = await repository.select_one(conn, client_id=tenancy.client_id, log_id=log_id)
+    if not rows:
         # Another tenant's id is as unknown as an id nobody used.
         raise ProblemError(404, f"No log with id {log_id}")
-    return LogDetail.model_validate(dict(row))
+    if len(rows) > 1:
+        # Ids are the clients' own, so two tenants may share one. An admin reading across
+        # tenants must say whose log it means: answering with either would let a tenant
+        # that knows another's id shadow that log in the provider's view.
+        holders = await repository.select_holders(conn, log_id=log_id, limit=_MAX_HOLDERS_NAMED)
+        named = ", ".join(holders)
+        raise ProblemError(
+            409,
+            f"Log id {log_id} is used by more than one client ({named}):"
+            " pass client_id to choose one",
+            errors=[FieldError(field="query.client_id", reason=f"required: one of {named}")],
+        )
+    return LogDetail.model_validate(dict(rows[0]))
 
 
 async def list_clients(conn: AsyncConnection, *, configured: set[str]) -> ClientList:
