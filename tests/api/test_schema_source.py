@@ -32,6 +32,9 @@ from tests.conftest import _libpq_to_url, _with_database
 
 
 def _autogenerate_diffs(database_url: str) -> list[Any]:
+    """No include_object filter: every table of the database is in the metadata (only
+    alembic_version is Alembic's own, and autogenerate ignores it). What Alembic
+    cannot compare is compared through the catalog below."""
     engine = create_engine(to_sqlalchemy_url(database_url), poolclass=pool.NullPool)
     try:
         with engine.connect() as connection:
