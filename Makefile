@@ -38,7 +38,7 @@ test-api: install web-build chromium ## The service's tests on a real PostgreSQL
 include clients/python/client.mk
 include web/web.mk
 
-test: lint lint-client test-api test-client web-test test-e2e ## Everything CI runs
+test: lint lint-client web-types-check test-api test-client web-test test-e2e ## Everything CI runs
 
 wrk: ## Install Debian's wrk (the benchmark's HTTP load generator) when it is missing
 	@command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from central_logger.demo import sample_log
-from central_logger.logs.repository import LogRow
+from central_logger.logs.models import LogRow
 from central_logger.logs.validation import to_row
 
 

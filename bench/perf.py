@@ -48,7 +48,8 @@ from central_logger.db.embedded import start_embedded
 from central_logger.db.engine import create_engine
 from central_logger.db.migrate import upgrade_to_head
 from central_logger.db.tenancy import state_tenant
-from central_logger.logs.repository import TenantRow, insert_rows
+from central_logger.logs.models import TenantRow
+from central_logger.logs.repository import insert_rows
 from central_logger.metrics.histogram import GROWTH
 from central_logger.settings import Settings
 

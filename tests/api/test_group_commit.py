@@ -18,7 +18,7 @@ from sqlalchemy.exc import DataError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central_logger.logs import repository
-from central_logger.logs.repository import LogRow, TenantRow
+from central_logger.logs.models import LogRow, TenantRow
 from central_logger.logs.writer import LogWriter
 from tests.api.conftest import TENANT_A, TENANT_A_KEY, TENANT_B, TENANT_B_KEY, auth
 from tests.api.factories import a_log, with_id

@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from central_logger.db.tenancy import APP_ROLE, state_tenant
 from central_logger.http.state import AppState
 from central_logger.logs import repository as logs_repository
+from central_logger.logs.models import LogQuery
 from tests.api.conftest import ADMIN_KEY, TENANT_A, TENANT_A_KEY, TENANT_B, TENANT_B_KEY, auth
 from tests.api.factories import a_log
 
@@ -134,7 +135,7 @@ async def test_a_request_whose_query_forgets_the_tenant_still_sees_only_its_own(
     filters_sent: list[str] = []
 
     class WithoutTenant(logs_repository._Where):
-        def __init__(self, query: logs_repository.LogQuery) -> None:
+        def __init__(self, query: LogQuery) -> None:
             super().__init__(dataclasses.replace(query, client_id=None))
             filters_sent.append(self.sql)
 

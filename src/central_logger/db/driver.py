@@ -1,4 +1,6 @@
-"""Hot reads on the driver's own connection, beside SQLAlchemy's.
+"""Hot reads on the driver's own connection, beside SQLAlchemy's: the exception to
+writing SQL in SQLAlchemy Core (the rule: `central_logger.db`), for the reads whose
+speed docs/performance.md measures (list pages, metrics).
 
 SQLAlchemy's execute path (cache keys, result proxies, text-only cursors) costs more
 Python than the query costs PostgreSQL on the list and metrics reads. Those statements

@@ -1,5 +1,15 @@
-"""Every table, as SQLAlchemy Core. Migrations are the source of truth for DDL; these
-definitions are what queries are written against."""
+"""Every table and index of the schema, as SQLAlchemy Core: what the database holds
+and what queries are written against.
+
+This is the readable source of the schema, with `db/sql/` for its functions, triggers
+and row-level security (`db/definitions.py` names them). Migrations record how a
+database got here; `tests/api/test_schema_source.py` fails when a migrated database and
+this source disagree, so a change to the schema is a change here plus a migration.
+
+What SQLAlchemy cannot state is stated beside the table it belongs to and checked by
+the same test: storage parameters (`STORAGE`) and the tables under tenant row-level
+security (`definitions.TENANT_ISOLATED`).
+"""
 
 from __future__ import annotations
 
@@ -16,6 +26,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
+    SmallInteger,
     Table,
     Text,
     func,
@@ -33,6 +44,8 @@ metadata = MetaData(
         "pk": "pk_%(table_name)s",
     }
 )
+
+# --- logs ------------------------------------------------------------------------------
 
 workflow_logs = Table(
     "workflow_logs",
@@ -90,6 +103,99 @@ workflow_logs = Table(
     ),
 )
 
+# --- metrics rollups ---------------------------------------------------------------------
+# Ingestion never updates a shared row: the trigger workflow_logs_rollup_delta
+# (db/sql/) appends what each INSERT statement added to the *_pending tables, and
+# workflow_log_rollup_fold() moves pending deltas into the hourly and daily levels.
+# Queries read the levels and the pending deltas together (metrics/repository.py).
+
+
+def _rollup_key_or_index(
+    name: str, key: tuple[str, ...], *, pending: bool
+) -> Index | PrimaryKeyConstraint:
+    """A level's rows are keyed (the fold upserts them); pending deltas have no key (the
+    trigger only appends, the fold deletes them all) and an index for a tenant's reads."""
+    if pending:
+        return Index(f"ix_{name}_client_hour", "client_id", "hour")
+    return PrimaryKeyConstraint(*key)
+
+
+def _count_rollup(name: str, time_column: str, *, pending: bool = False) -> Table:
+    """Counts per (client, hour or day, environment, category, status); a category-less
+    log counts under ''."""
+    key = ("client_id", time_column, "environment", "category", "status")
+    return Table(
+        name,
+        metadata,
+        Column("client_id", Text, nullable=False),
+        Column(time_column, DateTime(timezone=True), nullable=False),
+        Column("environment", Text, nullable=False),
+        Column("category", Text, nullable=False),
+        Column("status", Text, nullable=False),
+        Column("runs", BigInteger, nullable=False),
+        Column("failed_runs", BigInteger, nullable=False),
+        Column("time_count", BigInteger, nullable=False),
+        Column("time_sum", Float, nullable=False),
+        _rollup_key_or_index(name, key, pending=pending),
+    )
+
+
+def _dimension_rollup(name: str, time_column: str, *, pending: bool = False) -> Table:
+    """Per (client, hour or day, dimension, value): `dimension` is 'environment' (the
+    overview) or 'category' (the categories view). `buckets` ascending, `logs[i]` the
+    logs with a duration in buckets[i] (metrics/histogram.py), only buckets that hold
+    logs; the counts are of all the value's logs."""
+    key = ("client_id", "dimension", time_column, "value")
+    return Table(
+        name,
+        metadata,
+        Column("client_id", Text, nullable=False),
+        Column(time_column, DateTime(timezone=True), nullable=False),
+        Column("dimension", Text, nullable=False),
+        Column("value", Text, nullable=False),
+        Column("buckets", ARRAY(SmallInteger), nullable=False),
+        Column("logs", ARRAY(BigInteger), nullable=False),
+        Column("runs", BigInteger, nullable=False, server_default=text("0")),
+        Column("failed_runs", BigInteger, nullable=False, server_default=text("0")),
+        Column("time_count", BigInteger, nullable=False, server_default=text("0")),
+        Column("time_sum", Float, nullable=False, server_default=text("0")),
+        _rollup_key_or_index(name, key, pending=pending),
+    )
+
+
+rollup_pending = _count_rollup("workflow_log_rollup_pending", "hour", pending=True)
+rollup_hourly = _count_rollup("workflow_log_rollup_hourly", "hour")
+rollup_daily = _count_rollup("workflow_log_rollup_daily", "day")
+
+histogram_pending = _dimension_rollup("workflow_log_rollup_histogram_pending", "hour", pending=True)
+histogram_hourly = _dimension_rollup("workflow_log_rollup_histogram_hourly", "hour")
+histogram_daily = _dimension_rollup("workflow_log_rollup_histogram_daily", "day")
+
+# --- OpenTelemetry -----------------------------------------------------------------------
+
+# Spans staged until their trace's log is whole (otlp/).
+otlp_spans = Table(
+    "otlp_spans",
+    metadata,
+    Column("client_id", Text, nullable=False),
+    Column("trace_id", Text, nullable=False),
+    Column("span_id", Text, nullable=False),
+    Column("parent_span_id", Text),
+    Column("name", Text, nullable=False),
+    Column("start_unix_nano", BigInteger, nullable=False),
+    Column("end_unix_nano", BigInteger, nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("status_message", Text, nullable=False),
+    Column("attributes", JSONB, nullable=False),
+    Column("resource", JSONB, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("client_id", "trace_id", "span_id"),
+    # Staged spans older than the assembly window are swept by age.
+    Index("ix_otlp_spans_received", "received_at"),
+)
+
+# --- keys and audit (the provider's, not under tenant row-level security) --------------
+
 api_keys = Table(
     "api_keys",
     metadata,
@@ -121,4 +227,26 @@ audit_events = Table(
     Column("remote_addr", Text),
     Column("count", Integer, nullable=False, server_default=text("1")),
     Column("detail", JSONB),
+    # Newest first, for the admin's audit listing.
+    Index("ix_audit_events_occurred", text("occurred_at DESC"), text("id DESC")),
 )
+
+# --- storage ------------------------------------------------------------------------------
+
+# Every fold deletes what a pending table holds: vacuum it after a thousand dead rows,
+# not after a fifth of the table, so reads of the pending deltas stay a few pages.
+_PENDING_STORAGE = {
+    "autovacuum_vacuum_scale_factor": "0",
+    "autovacuum_vacuum_threshold": "1000",
+    "autovacuum_vacuum_cost_delay": "0",
+}
+# Storage parameters (ALTER TABLE ... SET (...)) by table.
+STORAGE: dict[str, dict[str, str]] = {
+    rollup_pending.name: _PENDING_STORAGE,
+    histogram_pending.name: _PENDING_STORAGE,
+}
+# Where the server is built with lz4 (cheap enough for the ingestion path), the JSON
+# columns use it, and a lower TOAST target makes ~1 KB payloads (below the default
+# 2 KB threshold) compressed inline. Without lz4, neither is set.
+LZ4_COLUMNS = {workflow_logs.name: ("metrics", "payload")}
+LZ4_STORAGE = {workflow_logs.name: {"toast_tuple_target": "512"}}

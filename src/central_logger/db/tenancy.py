@@ -1,6 +1,7 @@
 """Which tenant a transaction speaks for, as PostgreSQL row-level security reads it.
 
-Every tenant table carries the policy
+Every tenant table (`definitions.TENANT_ISOLATED`) carries the policy of
+`db/sql/tenant_isolation.sql`:
 
     client_id = current_setting('app.client_id', true)
     OR current_setting('app.is_admin', true) = 'on'
@@ -14,8 +15,12 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from central_logger.db import definitions
+
 APP_ROLE = "central_logger_app"
-# Tables whose rows belong to tenants; rollup tables match the prefix.
+# The tenant tables as the trust migration (20261126_trust) found them, which reads
+# these two: the rollup tables then matched the prefix. The list of today is
+# definitions.TENANT_ISOLATED.
 TENANT_TABLES = ("workflow_logs",)
 TENANT_TABLE_PREFIX = "workflow_log_rollup"
 
@@ -43,14 +48,9 @@ async def state_tenant(conn: AsyncConnection, client_id: str | None) -> None:
 
 
 def tenant_policy_sql(table: str) -> list[str]:
-    """The statements that put `table` under tenant row-level security (for migrations)."""
-    condition = (
-        "client_id = current_setting('app.client_id', true)"
-        " OR current_setting('app.is_admin', true) = 'on'"
-    )
+    """The statements that put `table` under tenant row-level security, replacing a
+    policy it has (for migrations; the policy is defined once, in db/sql/)."""
     return [
-        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
-        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
-        f"DROP POLICY IF EXISTS tenant_isolation ON {table}",
-        f"CREATE POLICY tenant_isolation ON {table} USING ({condition}) WITH CHECK ({condition})",
+        f"DROP POLICY IF EXISTS {definitions.TENANT_POLICY} ON {table}",
+        definitions.tenant_isolation(table),
     ]

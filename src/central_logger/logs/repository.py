@@ -1,24 +1,31 @@
-"""SQL for workflow_logs: insert, list, detail."""
+"""SQL for workflow_logs: insert, list, detail.
+
+SQLAlchemy Core, except the measured hot paths (docs/performance.md, "Design choices
+the figures rest on"): the ingest insert, and the list page with its bounded count.
+Those are text with every value bound, run on the driver (`db.driver`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import RowMapping, select, text
+from sqlalchemy import RowMapping, Text, cast, literal, select, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central_logger.db.driver import BoundValues, fetch_rows
 from central_logger.db.tables import workflow_logs as logs
+from central_logger.logs.models import LogQuery, LogRow, Page, Position, TenantRow
 
-# One statement for one row or many thousands, from any number of tenants: arrays in,
-# ON CONFLICT skips replays, and RETURNING tells which rows were new. The same text
-# every time, so psycopg prepares it. The arrays go in PostgreSQL's binary format
-# (`%(name)b`): psycopg escapes a text-format array element by element with a regular
-# expression, which cost ~110 ms per thousand 1 KB payloads against ~1 ms in binary.
+# Hot path, on the driver (docs/performance.md: "One insert statement for one log or
+# many thousands"). One statement for one row or many thousands, from any number of
+# tenants: arrays in, ON CONFLICT skips replays, and RETURNING tells which rows were
+# new. The same text every time, so psycopg prepares it. The arrays go in PostgreSQL's
+# binary format (`%(name)b`): psycopg escapes a text-format array element by element
+# with a regular expression, which cost ~110 ms per thousand 1 KB payloads against ~1 ms
+# in binary.
 _INSERT_ROWS = """
     INSERT INTO workflow_logs (
         id, client_id, environment, workflow_version, ticket_id, executed_at,
@@ -36,31 +43,6 @@ _INSERT_ROWS = """
     ON CONFLICT (id, client_id) DO NOTHING
     RETURNING client_id, id
 """
-
-
-@dataclass(frozen=True, slots=True)
-class LogRow:
-    """A validated log ready for insertion; JSON already serialised."""
-
-    id: UUID
-    environment: str
-    workflow_version: str | None
-    ticket_id: str | None
-    executed_at: datetime
-    execution_time_seconds: float | None
-    status: str
-    category: str | None
-    resolution_status: str | None
-    metrics_json: str | None
-    payload_json: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class TenantRow:
-    """A row and the tenant it belongs to, as its API key established."""
-
-    client_id: str
-    row: LogRow
 
 
 async def insert_rows(conn: AsyncConnection, rows: Sequence[TenantRow]) -> set[tuple[str, UUID]]:
@@ -94,23 +76,10 @@ UNCATEGORIZED = "uncategorized"
 SUMMARY_COLUMNS = [c for c in logs.c if c.name != "payload"]
 
 
-@dataclass(frozen=True, slots=True)
-class LogQuery:
-    client_id: str | None
-    environment: str | None = None
-    status: str | None = None
-    category: str | None = None
-    ticket_id: str | None = None
-    workflow_version: str | None = None
-    resolution_status: str | None = None
-    executed_from: datetime | None = None
-    executed_to: datetime | None = None
-    min_execution_time: float | None = None
-    max_execution_time: float | None = None
-
-
 class _Where:
-    """The filters of a list query as SQL, with their bound parameters."""
+    """The filters of a list query as SQL, with their bound parameters. Text, not Core:
+    the list page is a measured hot path on the driver (docs/performance.md, "Hot reads
+    leave SQLAlchemy's execute path")."""
 
     def __init__(self, query: LogQuery) -> None:
         self.params = BoundValues()
@@ -138,22 +107,6 @@ class _Where:
         ]
         clauses.extend(f"{test} {self.bind(value)}" for test, value in bounds if value is not None)
         self.sql = " AND ".join(clauses) or "true"
-
-
-@dataclass(frozen=True, slots=True)
-class Position:
-    """A keyset position: the last row of the previous page."""
-
-    executed_at: datetime
-    id: UUID
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    items: list[dict[str, Any]]  # summary columns by name
-    # The rows matching the filters, counted up to the count limit; None when the
-    # page came back empty and so carried no count.
-    matching: int | None
 
 
 _SUMMARY = ", ".join(c.name for c in SUMMARY_COLUMNS)
@@ -230,7 +183,9 @@ async def select_holders(conn: AsyncConnection, *, log_id: UUID, limit: int) -> 
 
 
 async def select_client_ids(conn: AsyncConnection) -> Sequence[str]:
-    """Distinct tenants by a loose index scan: one index probe per tenant, not per row."""
+    """Distinct tenants by a loose index scan: one index probe per tenant, not per row.
+    Text: a recursive CTE with LIMITed scalar subqueries reads as the plan it is; the
+    same in Core would be harder to check against that plan."""
     result = await conn.execute(
         text(
             """
@@ -252,30 +207,24 @@ async def upsert_refreshing_payload(conn: AsyncConnection, *, client_id: str, ro
     """Insert a log, or refresh only the payload of the stored one: a log assembled from
     parts (an OpenTelemetry trace whose spans arrive in several requests) grows its
     trace, while the fields the metrics count stay as first stored."""
+    statement = pg_insert(logs).values(
+        id=row.id,
+        client_id=client_id,
+        environment=row.environment,
+        workflow_version=row.workflow_version,
+        ticket_id=row.ticket_id,
+        executed_at=row.executed_at,
+        execution_time_seconds=row.execution_time_seconds,
+        status=row.status,
+        category=row.category,
+        resolution_status=row.resolution_status,
+        # Serialised already (LogRow): cast, not encoded again.
+        metrics=cast(literal(row.metrics_json, Text), JSONB),
+        payload=cast(literal(row.payload_json, Text), JSONB),
+    )
     await conn.execute(
-        text(
-            """
-            INSERT INTO workflow_logs (
-                id, client_id, environment, workflow_version, ticket_id, executed_at,
-                execution_time_seconds, status, category, resolution_status, metrics, payload)
-            VALUES (:id, :client_id, :environment, :workflow_version, :ticket_id, :executed_at,
-                    :execution_time_seconds, :status, :category, :resolution_status,
-                    CAST(:metrics AS jsonb), CAST(:payload AS jsonb))
-            ON CONFLICT (id, client_id) DO UPDATE SET payload = EXCLUDED.payload
-            """
-        ),
-        {
-            "id": row.id,
-            "client_id": client_id,
-            "environment": row.environment,
-            "workflow_version": row.workflow_version,
-            "ticket_id": row.ticket_id,
-            "executed_at": row.executed_at,
-            "execution_time_seconds": row.execution_time_seconds,
-            "status": row.status,
-            "category": row.category,
-            "resolution_status": row.resolution_status,
-            "metrics": row.metrics_json,
-            "payload": row.payload_json,
-        },
+        statement.on_conflict_do_update(
+            index_elements=[logs.c.id, logs.c.client_id],
+            set_={"payload": statement.excluded.payload},
+        )
     )

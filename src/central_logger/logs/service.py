@@ -15,7 +15,7 @@ from central_logger.auth import repository as key_repository
 from central_logger.auth.tenancy import Tenancy
 from central_logger.http.problems import FieldError, ProblemError, validation_problem
 from central_logger.logs import repository
-from central_logger.logs.repository import LogQuery, LogRow, Position
+from central_logger.logs.models import LogQuery, LogRow, Position
 from central_logger.logs.schemas import (
     BatchItemResult,
     BatchResult,

@@ -11,7 +11,7 @@ import uuid_utils
 from pydantic import ValidationError
 
 from central_logger.http.problems import FieldError, field_errors
-from central_logger.logs.repository import LogRow
+from central_logger.logs.models import LogRow
 from central_logger.logs.schemas import LogCreate
 
 

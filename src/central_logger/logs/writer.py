@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from central_logger.db.tenancy import state_tenant
 from central_logger.logs import repository
-from central_logger.logs.repository import LogRow, TenantRow
+from central_logger.logs.models import LogRow, TenantRow
 
 
 @dataclass(slots=True)

@@ -9,38 +9,15 @@ all share one snapshot."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central_logger.db.driver import BoundValues, Row, fetch_rows
 from central_logger.metrics.histogram import BUCKETS, bucket_sql
-
-Span = tuple[datetime, datetime]
-
-
-@dataclass(frozen=True, slots=True)
-class Segments:
-    """Where each part of a range is read from; spans are half-open [start, end)."""
-
-    raw: list[Span] = field(default_factory=list)
-    hourly: list[Span] = field(default_factory=list)
-    daily: Span | None = None
-    pending: Span | None = None
-    # Hours of a partial day read whole from the daily rollup that lie outside the
-    # range: their hourly rows are subtracted (fewer rows than adding the other hours).
-    subtracted_hourly: list[Span] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class MetricsQuery:
-    client_id: str | None
-    segments: Segments
-    environment: str | None
-
+from central_logger.metrics.models import CategoryRows, MetricsQuery, OverviewRows, Segments, Span
 
 _MEASURES = ["runs", "failed_runs", "time_count", "time_sum"]
 # The rollups' column types, so raw sums (numeric for bigint) do not turn the counts
@@ -178,9 +155,10 @@ _GENERIC_PLAN = "SET LOCAL plan_cache_mode = force_generic_plan"
 
 
 async def _fetch(conn: AsyncConnection, statement: str, params: Mapping[str, Any]) -> Sequence[Row]:
-    """Binary results matter here: psycopg parses the histogram arrays in text format
-    element by element (30-day categories at 5M logs, 395 rows: 4 ms to fetch in text,
-    0.6 ms in binary, measured)."""
+    """The metrics reads are a measured hot path, built as text and run on the driver
+    (docs/performance.md, "Metrics rows in binary"). Binary results matter here: psycopg
+    parses the histogram arrays in text format element by element (30-day categories at
+    5M logs, 395 rows: 4 ms to fetch in text, 0.6 ms in binary, measured)."""
     return await fetch_rows(conn, statement, params, settings=[_GENERIC_PLAN])
 
 
@@ -192,12 +170,6 @@ def _add_up(rows: Iterable[Row], name: str) -> dict[str, list[int]]:
         for bucket, logs in zip(row["buckets"], row["logs"], strict=True):
             counts[bucket] += logs
     return histograms
-
-
-@dataclass(frozen=True, slots=True)
-class OverviewRows:
-    splits: Sequence[Row]  # `grouping_set`: total, status, environment or series
-    histogram: list[int]
 
 
 async def select_overview(
@@ -236,12 +208,6 @@ async def select_overview(
     # The environment filter is in the statement: the histogram is of every row read.
     histogram = _add_up((r for r in rows if r["grouping_set"] == "histogram"), "environment")
     return OverviewRows(splits, histogram.get("", [0] * BUCKETS))
-
-
-@dataclass(frozen=True, slots=True)
-class CategoryRows:
-    counts: Sequence[Row]
-    histograms: dict[str, list[int]]
 
 
 async def select_categories(conn: AsyncConnection, *, query: MetricsQuery) -> CategoryRows:
@@ -283,18 +249,18 @@ async def select_categories(conn: AsyncConnection, *, query: MetricsQuery) -> Ca
 
 
 async def fold_pending_rollups(conn: AsyncConnection) -> int | None:
-    """Fold pending deltas into the rollups, unless another process is doing it now."""
-    locked = (
-        await conn.execute(text("SELECT pg_try_advisory_xact_lock(hashtext('rollup_fold'))"))
-    ).scalar_one()
-    if not locked:
+    """Fold pending deltas into the rollups (db/sql/workflow_log_rollup_fold.sql), unless
+    another process is doing it now."""
+    lock = func.pg_try_advisory_xact_lock(func.hashtext("rollup_fold"))
+    if not (await conn.execute(select(lock))).scalar_one():
         return None
-    return int((await conn.execute(text("SELECT workflow_log_rollup_fold()"))).scalar_one())
+    return int((await conn.execute(select(func.workflow_log_rollup_fold()))).scalar_one())
 
 
 async def vacuum_pending_rollups(conn: AsyncConnection) -> None:
     """Reclaim the rows folds deleted (outside a transaction: VACUUM cannot run in one).
-    PostgreSQL skips, with a warning, a table this connection's role does not own."""
+    PostgreSQL skips, with a warning, a table this connection's role does not own.
+    Text: VACUUM is a utility statement, which Core has no construct for."""
     await conn.execute(
         text("VACUUM workflow_log_rollup_pending, workflow_log_rollup_histogram_pending")
     )

@@ -14,7 +14,7 @@ from central_logger.db.tenancy import state_tenant
 from central_logger.http.problems import FieldError, validation_problem
 from central_logger.metrics import repository
 from central_logger.metrics.histogram import percentile
-from central_logger.metrics.repository import MetricsQuery, Segments, Span
+from central_logger.metrics.models import MetricsQuery, Segments, Span
 from central_logger.metrics.schemas import (
     Categories,
     CategoryStats,

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from central_logger.db.tenancy import state_tenant
 from central_logger.logs import repository as logs_repository
-from central_logger.logs.repository import LogRow
+from central_logger.logs.models import LogRow
 from central_logger.logs.validation import to_row
 from central_logger.otlp import repository
 from central_logger.otlp.schemas import (

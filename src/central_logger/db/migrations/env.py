@@ -4,7 +4,7 @@ advisory lock so that several workers starting at once migrate only once."""
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine, pool, text
+from sqlalchemy import create_engine, func, pool, select
 
 from central_logger.db.tables import metadata
 from central_logger.settings import Settings, to_sqlalchemy_url
@@ -28,11 +28,10 @@ def _database_url() -> str:
 def run_migrations_online() -> None:
     engine = create_engine(_database_url(), poolclass=pool.NullPool)
     with engine.connect() as connection:
+        # The whole schema's tables are in `metadata`, so autogenerate compares them all.
         context.configure(connection=connection, target_metadata=metadata)
         with context.begin_transaction():
-            connection.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
-            )
+            connection.execute(select(func.pg_advisory_xact_lock(_MIGRATION_LOCK_KEY)))
             context.run_migrations()
     engine.dispose()
 

@@ -1,7 +1,7 @@
 import { useState } from "react";
 import { Link, useLocation, useParams } from "react-router";
 import { useQuery } from "@tanstack/react-query";
-import type { LogDetail } from "../../api/types";
+import type { JsonObject, LogDetail } from "../../api/types";
 import { useAuth } from "../../auth/AuthContext";
 import { CopyButton, JsonViewer } from "../../components/JsonViewer";
 import { ErrorState, Loading } from "../../components/States";
@@ -114,7 +114,10 @@ export default function LogDetailPage() {
   if (log.isError) return <div className="page">{header}<ErrorState error={log.error} onRetry={() => log.refetch()} /></div>;
 
   const d = log.data;
-  const trace = parseTrace(d.payload ?? undefined, d.execution_time_seconds);
+  // The contract types these as objects of unknown values; parsed from JSON, they hold JSON.
+  const payload = (d.payload ?? undefined) as JsonObject | undefined;
+  const metrics = (d.metrics ?? undefined) as JsonObject | undefined;
+  const trace = parseTrace(payload, d.execution_time_seconds);
   return (
     <div className="page">
       {header}
@@ -159,10 +162,10 @@ export default function LogDetailPage() {
 
       <div className="grid">
         <section className="card">
-          <JsonViewer title="Metrics" value={d.metrics ?? undefined} empty="No metrics recorded." />
+          <JsonViewer title="Metrics" value={metrics} empty="No metrics recorded." />
         </section>
         <section className="card">
-          <JsonViewer title="Payload" value={d.payload ?? undefined} empty="No payload recorded." />
+          <JsonViewer title="Payload" value={payload} empty="No payload recorded." />
         </section>
       </div>
     </div>
