@@ -206,12 +206,13 @@ api_keys = Table(
     Column("client_id", Text, nullable=False),
     Column("name", Text),
     Column("scopes", ARRAY(Text), nullable=False),
-    # Derived by PostgreSQL from the admin scope, the one source of truth for admin-ness.
-    Column("is_admin", Boolean, Computed("'admin' = ANY (scopes)", persisted=True), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("last_used_at", DateTime(timezone=True)),
     Column("expires_at", DateTime(timezone=True)),
     Column("revoked_at", DateTime(timezone=True)),
+    # Derived by PostgreSQL from the admin scope, the one source of truth for admin-ness
+    # (last: migration 20261128_admin_scope re-added it as a generated column).
+    Column("is_admin", Boolean, Computed("'admin' = ANY (scopes)", persisted=True), nullable=False),
 )
 
 # The provider's trail: failed authentications (aggregated per minute and key prefix),
