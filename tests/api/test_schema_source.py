@@ -81,7 +81,11 @@ def _tokens(definition: str) -> str:
 
 _CATALOG: dict[str, str] = {
     "columns": """
-        SELECT c.relname, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod),
+        -- The column's place among the live columns: a dropped column leaves a hole in
+        -- attnum that a database built from the source does not have.
+        SELECT c.relname,
+               row_number() OVER (PARTITION BY a.attrelid ORDER BY a.attnum),
+               a.attname, format_type(a.atttypid, a.atttypmod),
                a.attnotnull, pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attcompression
         FROM pg_attribute a
         JOIN pg_class c ON c.oid = a.attrelid
