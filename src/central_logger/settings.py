@@ -93,6 +93,14 @@ class Settings(BaseSettings):
     # flood of bad keys costs at most one query per interval whatever their number.
     key_miss_reload_seconds: float = Field(default=1.0, gt=0)
 
+    # Fairness: per-tenant read budget. Each tenant (an admin key: the tenant it narrows
+    # to) runs at most READ_CONCURRENCY_PER_TENANT database reads at once per worker;
+    # more wait in the tenant's own queue, and one that would wait over
+    # READ_QUEUE_TIMEOUT_SECONDS, or finds READ_QUEUE_MAX_WAITING waiting, gets a 429.
+    read_concurrency_per_tenant: int = Field(default=2, ge=1)
+    read_queue_timeout_seconds: float = Field(default=2.0, gt=0)
+    read_queue_max_waiting: int = Field(default=64, ge=0)
+
     @field_validator("admin_api_keys", "cors_origins", mode="before")
     @classmethod
     def _parse_admin_keys(cls, value: object) -> object:

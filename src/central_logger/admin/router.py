@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, status
 
 from central_logger.admin import service
 from central_logger.admin.schemas import KeyCreate, KeyList, KeyPrefix, KeyRotate, KeyRotated
-from central_logger.auth.dependencies import AdminPrincipal, TenantConn
+from central_logger.auth.dependencies import AdminPrincipal, ReadConn, TenantConn
 from central_logger.auth.schemas import ApiKeyCreated, ApiKeyInfo
 from central_logger.http.dependencies import State
 from central_logger.http.problems import PROBLEM_RESPONSES
@@ -37,7 +37,7 @@ async def create_api_key(
 @router.get("", operation_id="list_api_keys", response_model=KeyList)
 async def list_api_keys(
     principal: AdminPrincipal,
-    conn: TenantConn,
+    conn: ReadConn,
     client_id: Annotated[QueryText | None, Query(description="Only this client's keys")] = None,
 ) -> KeyList:
     return await service.list_keys(conn, client_id=client_id)

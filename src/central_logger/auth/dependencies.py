@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -12,7 +13,7 @@ from central_logger.auth.keys import display_prefix
 from central_logger.auth.schemas import Principal, Scope
 from central_logger.auth.tenancy import read_tenancy
 from central_logger.db.tenancy import state_tenant
-from central_logger.http.dependencies import State
+from central_logger.http.dependencies import ReceivedBody, State
 from central_logger.http.problems import FieldError, ProblemError
 
 
@@ -68,10 +69,38 @@ def _stated_tenant(request: Request, principal: Principal) -> str | None:
 
 
 async def tenant_conn(
-    request: Request, state: State, principal: CurrentPrincipal
+    request: Request, state: State, principal: CurrentPrincipal, _body: ReceivedBody
 ) -> AsyncIterator[AsyncConnection]:
     """The request's transaction, with its tenant stated for row-level security before
-    any query runs; committed when the handler returns, before the response is sent."""
+    any query runs.
+
+    No request holds a connection while it waits on the network: this connection is
+    taken only after the whole body is received (`ReceivedBody` is resolved first,
+    whatever the order of the handler's parameters), and the transaction is committed
+    and the connection returned when the handler returns, before the response is sent
+    to a possibly slow reader (`scope="function"`). Keep it so: never read the request
+    or write the response while holding a connection."""
+    async with _transaction(request, state, principal) as conn:
+        yield conn
+
+
+async def read_conn(
+    request: Request, state: State, principal: CurrentPrincipal, _body: ReceivedBody
+) -> AsyncIterator[AsyncConnection]:
+    """`tenant_conn` for reads, within the tenant's read budget: a slot of the tenant's
+    (an admin key's: the tenant it narrows to) concurrent reads is taken before the
+    connection and given back after it, so a read waiting for its turn holds none."""
+    async with (
+        state.rate_limiter.reads.slot(_stated_tenant(request, principal)),
+        _transaction(request, state, principal) as conn,
+    ):
+        yield conn
+
+
+@contextlib.asynccontextmanager
+async def _transaction(
+    request: Request, state: State, principal: Principal
+) -> AsyncIterator[AsyncConnection]:
     client_id = _stated_tenant(request, principal)
     if principal.is_admin and request.method == "GET":
         state.audit.admin_read(
@@ -86,6 +115,7 @@ async def tenant_conn(
 
 
 TenantConn = Annotated[AsyncConnection, Depends(tenant_conn, scope="function")]
+ReadConn = Annotated[AsyncConnection, Depends(read_conn, scope="function")]
 
 
 def _require(scope: Scope) -> object:

@@ -1,4 +1,17 @@
-"""Typed dependencies every router uses."""
+"""Typed dependencies every router uses.
+
+The rule every database dependency keeps: **no request holds a database connection
+while it waits on the network.** A connection is a pooled, shared resource (a few per
+worker); a client is not. So:
+
+- the request's body is received in full (`ReceivedBody`, bounded by MAX_BODY_BYTES)
+  before a connection is taken: the connection dependencies depend on it, so no route
+  can take a connection and then wait for a slow upload, whatever the order of its
+  parameters;
+- the transaction is committed and the connection returned when the handler returns,
+  before the response is sent (`scope="function"`): a slow reader of a large page holds
+  a socket, never a connection.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +21,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from central_logger.http.problems import FieldError, ProblemError
 from central_logger.http.state import AppState
 from central_logger.settings import Settings
 
@@ -26,12 +40,51 @@ async def get_settings(state: State) -> Settings:
     return state.settings
 
 
-async def get_conn(state: State) -> AsyncIterator[AsyncConnection]:
-    """One transaction per request, committed when the handler returns and before the
-    response is sent, so a 2xx always means committed."""
+CurrentSettings = Annotated[Settings, Depends(get_settings)]
+
+
+def _too_large(max_bytes: int) -> ProblemError:
+    return ProblemError(
+        413,
+        f"The request body is larger than the limit of {max_bytes} bytes",
+        errors=[FieldError(field="body", reason=f"over {max_bytes} bytes")],
+    )
+
+
+async def receive_body(request: Request, state: State) -> bytes:
+    """The whole request body, read before anything shared is taken (at most
+    MAX_BODY_BYTES; more is a 413). Handlers that read the body themselves
+    (`http.body.read_json`, `read_raw`) then get these bytes back without waiting."""
+    max_bytes = state.settings.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise _too_large(max_bytes)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise _too_large(max_bytes)
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    # Starlette replays `_body` to every later `request.stream()` / `body()` of this
+    # request (it is what `Request.body()` itself keeps), so the handler's own reader
+    # sees the same bytes; FastAPI passes this Request object to the handler too.
+    request._body = body
+    return body
+
+
+ReceivedBody = Annotated[bytes, Depends(receive_body)]
+
+
+async def get_conn(state: State, _body: ReceivedBody) -> AsyncIterator[AsyncConnection]:
+    """One transaction per request, for routes without a principal.
+
+    Taken only once the body is received, committed when the handler returns and
+    before the response is sent, so a 2xx always means committed and no request holds
+    a connection while it waits on the network (see the module docstring)."""
     async with state.engine.begin() as conn:
         yield conn
 
 
-CurrentSettings = Annotated[Settings, Depends(get_settings)]
 Conn = Annotated[AsyncConnection, Depends(get_conn, scope="function")]

@@ -9,7 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, status
 from starlette.responses import Response
 
-from central_logger.auth.dependencies import AdminPrincipal, ReadPrincipal, TenantConn
+from central_logger.auth.dependencies import AdminPrincipal, ReadConn, ReadPrincipal
 from central_logger.auth.tenancy import ingest_client_id, read_tenancy
 from central_logger.http.body import json_limits, read_json
 from central_logger.http.dependencies import State
@@ -112,7 +112,7 @@ async def create_log_batch(
 @router.get("/logs", operation_id="list_logs", response_model=LogPage)
 async def list_logs(
     params: Annotated[LogListParams, Query()],
-    conn: TenantConn,
+    conn: ReadConn,
     state: State,
     principal: ReadPrincipal,
 ) -> Response:
@@ -138,12 +138,12 @@ async def list_logs(
     },
 )
 async def get_log(
-    log_id: UUID, conn: TenantConn, principal: ReadPrincipal, client_id: OnBehalfOf = None
+    log_id: UUID, conn: ReadConn, principal: ReadPrincipal, client_id: OnBehalfOf = None
 ) -> Response:
     log = await service.get_log(conn, tenancy=read_tenancy(principal, client_id), log_id=log_id)
     return ORJSONResponse(log.model_dump(mode="json"))
 
 
 @router.get("/clients", operation_id="list_clients", response_model=ClientList)
-async def list_clients(conn: TenantConn, state: State, _: AdminPrincipal) -> ClientList:
+async def list_clients(conn: ReadConn, state: State, _: AdminPrincipal) -> ClientList:
     return await service.list_clients(conn, configured=state.key_store.configured_client_ids())

@@ -9,6 +9,12 @@ requests instead of paid by each, and a request costs one queue hand-off instead
 four round trips (BEGIN, tenant, INSERT, COMMIT). With no load, a request is
 flushed at once, alone: nothing waits for a batch to fill.
 
+Fairness between tenants: waiting requests are queued per tenant and taken
+round-robin, one request per tenant per round, so a tenant's backlog never stands
+before another tenant's next request. Small requests (single logs, small batches) have
+their own queue and their own express flusher, in small flushes: a single log never
+waits behind another tenant's large batches, nor shares their long insert.
+
 Rows of several tenants share a statement, so the flush states the provider (admin)
 for row-level security; each row carries the client_id its API key established.
 """
@@ -17,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from uuid import UUID
 
@@ -38,20 +44,78 @@ class _Request:
     )
 
 
+class _FairQueue:
+    """Waiting requests, one first-come-first-served line per tenant; a flush takes them
+    round-robin across tenants, so one tenant's backlog never stands before another's
+    next request."""
+
+    def __init__(self) -> None:
+        self._lines: dict[str, deque[_Request]] = {}
+        # Tenants with waiting requests, in the order their turn comes.
+        self._turns: deque[str] = deque()
+
+    def __bool__(self) -> bool:
+        return bool(self._turns)
+
+    def append(self, request: _Request) -> None:
+        line = self._lines.get(request.client_id)
+        if line is None:
+            line = self._lines[request.client_id] = deque()
+            self._turns.append(request.client_id)
+        line.append(request)
+
+    def take(self, max_rows: int) -> list[_Request]:
+        """Whole requests, one per tenant per round, up to `max_rows` rows (the first
+        request alone may be larger); stops at the first that does not fit, so the
+        next flush starts where this one stopped."""
+        group: list[_Request] = []
+        size = 0
+        while self._turns:
+            tenant = self._turns[0]
+            line = self._lines[tenant]
+            if group and size + len(line[0].rows) > max_rows:
+                break
+            request = line.popleft()
+            group.append(request)
+            size += len(request.rows)
+            self._turns.popleft()
+            if line:
+                self._turns.append(tenant)  # its next request waits for the others' turn
+            else:
+                del self._lines[tenant]
+        return group
+
+
 class LogWriter:
-    def __init__(self, engine: AsyncEngine, *, flushers: int = 2, max_rows: int = 5000) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        flushers: int = 2,
+        max_rows: int = 5000,
+        small_request_rows: int = 10,
+        express_max_rows: int = 1000,
+    ) -> None:
         self._engine = engine
         self._flushers = flushers
         # A request is never split: a flush holds whole requests up to max_rows rows
         # (or one larger request alone).
         self._max_rows = max_rows
-        self._waiting: deque[_Request] = deque()
+        # Requests of at most `small_request_rows` rows (single logs, small batches)
+        # wait in their own queue, flushed by their own express flusher in flushes of at
+        # most `express_max_rows` rows: a single log never waits behind, nor shares the
+        # insert of, another tenant's 1000-log batches.
+        self._small_request_rows = small_request_rows
+        self._express_max_rows = min(express_max_rows, max_rows)
+        self._small = _FairQueue()
+        self._large = _FairQueue()
         self._arrived = asyncio.Event()
         self._closing = False
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._run()) for _ in range(self._flushers)]
+        self._tasks = [asyncio.create_task(self._run_express())]
+        self._tasks += [asyncio.create_task(self._run()) for _ in range(self._flushers)]
 
     async def close(self) -> None:
         """Store what is waiting, then stop."""
@@ -67,26 +131,48 @@ class LogWriter:
         if not self._tasks:
             raise RuntimeError("LogWriter.start() was not called")
         request = _Request(client_id, rows)
-        self._waiting.append(request)
+        small = len(rows) <= self._small_request_rows
+        (self._small if small else self._large).append(request)
         self._arrived.set()
         # Shielded: a client that hangs up does not cancel its rows' insert; nor is the
         # outcome nobody waits for any more reported as an unretrieved exception.
         request.done.add_done_callback(_retrieved)
         return await asyncio.shield(request.done)
 
-    async def _run(self) -> None:
+    async def _next(self, take: Callable[[], list[_Request]]) -> list[_Request] | None:
+        """The next group `take` finds, waiting for arrivals; None once closing and
+        nothing is left."""
         while True:
-            while not self._waiting:
-                if self._closing:
-                    return
-                self._arrived.clear()
-                await self._arrived.wait()
-            group = [self._waiting.popleft()]
-            size = len(group[0].rows)
-            while self._waiting and size + len(self._waiting[0].rows) <= self._max_rows:
-                size += len(self._waiting[0].rows)
-                group.append(self._waiting.popleft())
+            group = take()
+            if group:
+                return group
+            if self._closing:
+                return None
+            # No await between `take` and `clear`: an arrival cannot slip in unseen.
+            self._arrived.clear()
+            await self._arrived.wait()
+
+    async def _run_express(self) -> None:
+        """Small requests only, round-robin by tenant, in small flushes."""
+        while True:
+            group = await self._next(lambda: self._small.take(self._express_max_rows))
+            if group is None:
+                return
             await self._flush(group)
+
+    async def _run(self) -> None:
+        """Large requests, round-robin by tenant; small ones too while no large one
+        waits (then they are alone in a short flush, not behind a long one)."""
+        while True:
+            group = await self._next(self._take_for_bulk)
+            if group is None:
+                return
+            await self._flush(group)
+
+    def _take_for_bulk(self) -> list[_Request]:
+        if self._large:
+            return self._large.take(self._max_rows)
+        return self._small.take(self._express_max_rows)
 
     async def _flush(self, group: list[_Request]) -> None:
         try:

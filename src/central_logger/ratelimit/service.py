@@ -1,4 +1,5 @@
-"""Per-key rate limits on ingestion, with the `limits` library.
+"""Per-key rate limits on ingestion, with the `limits` library (and, in `reads`, the
+per-tenant read budget).
 
 Each key has two budgets, requests and logs, counted by a sliding window. The counters
 live in this process's memory, or on Redis when REDIS_URL is set so that every worker
@@ -19,6 +20,7 @@ from limits.storage import storage_from_string
 
 from central_logger.auth.schemas import Principal
 from central_logger.http.problems import FieldError, ProblemError
+from central_logger.ratelimit.reads import ReadBudget
 from central_logger.ratelimit.schemas import Allowance, Budget, Override
 from central_logger.settings import Settings
 
@@ -51,8 +53,12 @@ class RateLimiter:
         defaults: Mapping[Budget, Allowance],
         overrides: Mapping[str, Mapping[Budget, Allowance]],
         enabled: bool = True,
+        reads: ReadBudget | None = None,
     ) -> None:
         self._storage = storage
+        # Beside the ingestion budgets, the per-tenant read budget (always this
+        # process's: it counts reads running here, not a rate).
+        self.reads = reads or ReadBudget(concurrency=2, max_wait_seconds=2.0, max_waiting=64)
         self._strategy = SlidingWindowCounterRateLimiter(storage)
         self._defaults = dict(defaults)
         self._overrides = {client: dict(budgets) for client, budgets in overrides.items()}
@@ -87,6 +93,7 @@ class RateLimiter:
             defaults=defaults,
             overrides=overrides,
             enabled=settings.rate_limit_enabled,
+            reads=ReadBudget.from_settings(settings),
         )
 
     def allowance(self, client_id: str, budget: Budget) -> Allowance:
