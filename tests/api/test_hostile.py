@@ -483,3 +483,38 @@ async def test_a_failed_statement_hides_its_parameters(settings: Settings) -> No
         assert MARKER not in str(failure.value)
     finally:
         await engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("literal", "field"),
+    [
+        (b"18446744073709551616", "metrics.n"),  # 2^64: was stored as a double
+        (b"18446744073709551617", "metrics.n"),  # 2^64 + 1: was stored as 2^64
+        (b"-9223372036854775809", "metrics.n"),  # -2^63 - 1: was stored as -2^63
+        (b'[1, {"deep": 1' + b"0" * 30 + b"}]", "metrics.n.1.deep"),
+    ],
+)
+async def test_integers_beyond_64_bits_in_metrics_are_422(
+    client: httpx.AsyncClient, empty_database: str, literal: bytes, field: str
+) -> None:
+    body = _log_bytes(metrics=None).replace(b'"metrics":null', b'"metrics":{"n":' + literal + b"}")
+    assert literal in body
+    response = await client.post("/api/v1/logs", content=body, headers=JSON)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == field
+    assert "64-bit" in response.json()["errors"][0]["reason"]
+    assert row_count(empty_database) == 0
+
+
+async def test_integers_at_the_64_bit_edges_are_stored_exactly(client: httpx.AsyncClient) -> None:
+    body = _log_bytes(metrics=None).replace(
+        b'"metrics":null',
+        b'"metrics":{"top":18446744073709551615,"bottom":-9223372036854775808,"x":1.5e300}',
+    )
+    # 1.5e300 is beyond too: a double that large was not an exact integer either.
+    assert (await client.post("/api/v1/logs", content=body, headers=JSON)).status_code == 422
+    body = body.replace(b',"x":1.5e300', b"")
+    response = await client.post("/api/v1/logs", content=body, headers=JSON)
+    assert response.status_code == 201, response.text
+    stored = await client.get(f"/api/v1/logs/{response.json()['id']}", headers=auth(TENANT_A_KEY))
+    assert stored.json()["metrics"] == {"top": 2**64 - 1, "bottom": -(2**63)}
