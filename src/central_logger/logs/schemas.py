@@ -16,20 +16,21 @@ from central_logger.http.query import (
     normalise_label,
 )
 
-# Labels are normalised before their length is checked (docs/api.md, "Labels"): NFC,
-# zero-width characters removed, so look-alike spellings are one label.
+# Labels are normalised before their length is checked (docs/api.md): NFC, zero-width
+# characters removed, so look-alike spellings are one label. (A BeforeValidator runs
+# before everything to its left; placed before the constraints, it would disable them.)
 Label = BeforeValidator(normalise_label)
 ShortText = Annotated[
-    str, Label, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), Label
 ]
 # Indexed columns: a btree entry must stay far below PostgreSQL's ~2.7 kB limit.
 Text255 = Annotated[
-    str, Label, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255), Label
 ]
 Status = Annotated[
     str,
-    Label,
     StringConstraints(strip_whitespace=True, to_upper=True, min_length=1, max_length=64),
+    Label,
 ]
 
 SUCCESS_STATUS = "SUCCESS"
