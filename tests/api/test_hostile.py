@@ -5,15 +5,25 @@ are not repeated here.)"""
 
 from __future__ import annotations
 
+import base64
 import gzip
+import http.client
+import logging
 import zlib
 
 import httpx
 import orjson
 import pytest
+from fastapi import Request
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
+from central_logger.db.engine import create_engine
+from central_logger.main import create_app
+from central_logger.settings import Settings
 from tests.api.conftest import TENANT_A_KEY, auth
 from tests.api.factories import a_log
+from tests.api.live import LiveServer
 from tests.api.test_ingest import row_count
 
 JSON = {**auth(TENANT_A_KEY), "Content-Type": "application/json"}
@@ -329,3 +339,182 @@ async def test_absurd_execution_times_are_422_not_an_overflow(
     assert response.json()["rejected"] == 2
     assert response.json()["items"][0]["errors"][0]["field"] == "execution_time_seconds"
     assert row_count(empty_database) == 0
+
+
+def _cursor(document: object) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(document)).decode().rstrip("=")
+
+
+_A_TIME = "2026-01-01T00:00:00+00:00"
+_AN_ID = "0190b2f0-0000-7000-8000-000000000000"
+
+
+@pytest.mark.parametrize(
+    "decoded",
+    [
+        {"t": _A_TIME, "i": 5, "o": "desc"},
+        {"t": _A_TIME, "i": [_AN_ID], "o": "desc"},
+        {"t": _A_TIME, "i": {"x": 1}, "o": "desc"},
+        {"t": _A_TIME, "i": True, "o": "desc"},
+        {"t": 5, "i": _AN_ID, "o": "desc"},
+        {"t": [_A_TIME], "i": _AN_ID, "o": "desc"},
+        {"t": "2026-01-01T00:00:00", "i": _AN_ID, "o": "desc"},
+        {"t": "0001-01-01T00:00:00+05:00", "i": _AN_ID, "o": "desc"},
+        {"t": _A_TIME, "i": _AN_ID, "o": 1},
+        {"t": _A_TIME, "i": _AN_ID, "o": "sideways"},
+        {"t": _A_TIME, "i": _AN_ID},
+        {"t": _A_TIME, "i": _AN_ID, "o": "desc", "extra": 1},
+        [_A_TIME, _AN_ID, "desc"],
+        "a string",
+        7,
+        None,
+    ],
+    ids=lambda d: orjson.dumps(d).decode()[:60],
+)
+async def test_any_cursor_shape_is_422_naming_cursor(
+    client: httpx.AsyncClient, decoded: object
+) -> None:
+    # Found by the attack in issue 12: "i" as an int, list, dict or bool was a 500.
+    response = await client.get(
+        "/api/v1/logs", params={"cursor": _cursor(decoded)}, headers=auth(TENANT_A_KEY)
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "query.cursor"
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("/api/v1/metrics/overview", {"to": "0001-01-03T00:00:00Z"}, "query.to"),
+        (
+            "/api/v1/metrics/categories",
+            {"from": "9999-12-31T10:00:00Z", "to": "9999-12-31T12:00:00Z"},
+            "query.from",
+        ),
+        ("/api/v1/metrics/overview", {"from": "1969-12-31T00:00:00Z"}, "query.from"),
+        ("/api/v1/metrics/categories", {"to": "9000-01-01T00:00:01Z"}, "query.to"),
+        ("/api/v1/logs", {"from": "0001-01-01T00:00:00Z"}, "query.from"),
+        ("/api/v1/logs", {"to": "9999-12-31T23:59:59Z"}, "query.to"),
+    ],
+)
+async def test_times_a_range_cannot_compute_are_422_with_the_range(
+    client: httpx.AsyncClient, path: str, params: dict[str, str], field: str
+) -> None:
+    # Found by the attack in issue 12: OverflowError (500) computing the range's ends.
+    response = await client.get(path, params=params, headers=auth(TENANT_A_KEY))
+    assert response.status_code == 422, response.text
+    errors = {e["field"]: e["reason"] for e in response.json()["errors"]}
+    assert "1970-01-01" in errors[field], errors
+    assert "9000-01-01" in errors[field], errors
+
+
+async def test_range_at_the_bounds_is_answered(client: httpx.AsyncClient) -> None:
+    for path in ("/api/v1/metrics/overview", "/api/v1/metrics/categories"):
+        for params in (
+            {"from": "1970-01-01T00:00:00Z", "to": "1970-01-03T00:00:00Z"},
+            {"from": "8999-12-31T00:00:00Z", "to": "9000-01-01T00:00:00Z"},
+            {"to": "1970-01-01T00:00:00Z"},  # the default 7 days reach into 1969
+        ):
+            response = await client.get(path, params=params, headers=auth(TENANT_A_KEY))
+            assert response.status_code == 200, (path, params, response.text)
+
+
+MARKER = "tenant-secret-marker-7f3a"
+
+
+def test_unexpected_error_is_answered_on_a_kept_connection_and_logs_no_tenant_data(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A statement that fails in PostgreSQL with a tenant's value in it: the answer is a
+    500 problem, the keep-alive connection survives it, and neither the value (bound
+    parameter, or quoted back in PostgreSQL's message) nor the body reaches the log."""
+    app = create_app(settings, migrate=False)
+
+    @app.post("/test-only/failing-statement")
+    async def failing_statement(request: Request) -> None:
+        body = (await request.body()).decode()
+        async with request.app.state.central_logger.engine.connect() as conn:
+            # PostgreSQL's own message quotes the value it cannot cast.
+            await conn.execute(text("SELECT CAST(:value AS integer)"), {"value": body})
+
+    @app.get("/test-only/bug")
+    async def bug() -> None:
+        raise RuntimeError("a bug, not the client's fault")
+
+    # uvicorn's own loggers do not propagate to the root, where caplog listens.
+    uvicorn_logger = logging.getLogger("uvicorn")
+    uvicorn_logger.addHandler(caplog.handler)
+    with LiveServer(app) as server, caplog.at_level(logging.INFO):
+        connection = http.client.HTTPConnection(server.url.removeprefix("http://"))
+        for method, path, body in [
+            ("POST", "/test-only/failing-statement", MARKER),
+            ("GET", "/test-only/bug", None),
+            ("GET", "/health", None),
+        ]:
+            connection.request(method, path, body=body)
+            response = connection.getresponse()
+            answer = response.read()
+            if path != "/health":
+                assert response.status == 500, answer
+                assert response.getheader("content-type") == "application/problem+json"
+            assert response.status == 200 or b"Internal error" in answer
+            assert not response.will_close
+        socket_before = connection.sock
+        connection.request("GET", "/health")
+        assert connection.getresponse().status == 200
+        assert connection.sock is socket_before  # one connection served all four
+        connection.close()
+    uvicorn_logger.removeHandler(caplog.handler)
+    formatter = logging.Formatter()
+    logged = "\n".join(formatter.format(record) for record in caplog.records)
+    assert "failing-statement" in logged  # the error was logged...
+    assert "SQLSTATE 22P02" in logged
+    assert MARKER not in logged  # ...without the tenant's value
+
+
+async def test_a_failed_statement_hides_its_parameters(settings: Settings) -> None:
+    engine = create_engine(settings, settings.database_url or "")
+    try:
+        async with engine.connect() as conn:
+            with pytest.raises(DBAPIError) as failure:
+                # Division by zero: PostgreSQL's message does not quote the value.
+                await conn.execute(text("SELECT CAST(:value AS text), 1 / 0"), {"value": MARKER})
+        assert "1 / 0" in str(failure.value)
+        assert MARKER not in str(failure.value)
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("literal", "field"),
+    [
+        (b"18446744073709551616", "metrics.n"),  # 2^64: was stored as a double
+        (b"18446744073709551617", "metrics.n"),  # 2^64 + 1: was stored as 2^64
+        (b"-9223372036854775809", "metrics.n"),  # -2^63 - 1: was stored as -2^63
+        (b'[1, {"deep": 1' + b"0" * 30 + b"}]", "metrics.n.1.deep"),
+    ],
+)
+async def test_integers_beyond_64_bits_in_metrics_are_422(
+    client: httpx.AsyncClient, empty_database: str, literal: bytes, field: str
+) -> None:
+    body = _log_bytes(metrics=None).replace(b'"metrics":null', b'"metrics":{"n":' + literal + b"}")
+    assert literal in body
+    response = await client.post("/api/v1/logs", content=body, headers=JSON)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == field
+    assert "64-bit" in response.json()["errors"][0]["reason"]
+    assert row_count(empty_database) == 0
+
+
+async def test_integers_at_the_64_bit_edges_are_stored_exactly(client: httpx.AsyncClient) -> None:
+    body = _log_bytes(metrics=None).replace(
+        b'"metrics":null',
+        b'"metrics":{"top":18446744073709551615,"bottom":-9223372036854775808,"x":1.5e300}',
+    )
+    # 1.5e300 is beyond too: a double that large was not an exact integer either.
+    assert (await client.post("/api/v1/logs", content=body, headers=JSON)).status_code == 422
+    body = body.replace(b',"x":1.5e300', b"")
+    response = await client.post("/api/v1/logs", content=body, headers=JSON)
+    assert response.status_code == 201, response.text
+    stored = await client.get(f"/api/v1/logs/{response.json()['id']}", headers=auth(TENANT_A_KEY))
+    assert stored.json()["metrics"] == {"top": 2**64 - 1, "bottom": -(2**63)}

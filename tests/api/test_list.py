@@ -230,3 +230,29 @@ async def test_concurrent_reads_and_writes(client: httpx.AsyncClient) -> None:
 
     await asyncio.gather(*(write(n) for n in range(20)), *(list_logs(client) for _ in range(10)))
     assert (await list_logs(client))["total"] == 20
+
+
+async def test_label_filters_match_look_alike_spellings(client: httpx.AsyncClient) -> None:
+    await ship(
+        client,
+        [a_log(category="cafe\u0301", ticket_id="T\u200b-1", workflow_version="v\u00e9")],
+        TENANT_A_KEY,
+    )
+    for params in (
+        {"category": "caf\u00e9"},
+        {"category": "cafe\u0301"},
+        {"ticket_id": "T-1\ufeff"},
+        {"workflow_version": "ve\u0301"},
+    ):
+        page = await list_logs(client, **params)
+        assert page["total"] == 1, params
+        (item,) = page["items"]
+        assert (item["category"], item["ticket_id"], item["workflow_version"]) == (
+            "caf\u00e9",
+            "T-1",
+            "v\u00e9",
+        )
+    only_invisible = await client.get(
+        "/api/v1/logs", params={"category": "\u200b"}, headers=auth(TENANT_A_KEY)
+    )
+    assert only_invisible.status_code == 422

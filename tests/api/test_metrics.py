@@ -424,3 +424,26 @@ async def test_partial_days_read_as_whole_days_less_the_hours_outside(
         await client.get("/api/v1/metrics/overview", params=params, headers=auth(TENANT_B_KEY))
     ).json()
     assert their["total_runs"] == 2  # hours 30 and 90; hour 1 is before the range
+
+
+async def test_look_alike_spellings_of_a_category_are_one_category(
+    client: httpx.AsyncClient,
+) -> None:
+    # "café" composed (NFC), decomposed (NFD), and with zero-width characters in it.
+    spellings = ["caf\u00e9", "cafe\u0301", "ca\u200bf\u00e9", "\ufeffcaf\u00e9\u200d"]
+    logs = [a_log(category=s, environment="pro\u200bd", status="success\u2060") for s in spellings]
+    await ship(client, logs, TENANT_A_KEY)
+    body = (
+        await client.get("/api/v1/metrics/categories?days=1", headers=auth(TENANT_A_KEY))
+    ).json()
+    assert [(c["category"], c["runs"]) for c in body["categories"]] == [("caf\u00e9", 4)]
+    overview = (
+        await client.get(
+            "/api/v1/metrics/overview",
+            params={"days": 1, "environment": "pr\u200dod"},
+            headers=auth(TENANT_A_KEY),
+        )
+    ).json()
+    assert overview["total_runs"] == 4
+    assert overview["by_environment"] == [{"environment": "prod", "runs": 4, "failed_runs": 0}]
+    assert overview["by_status"] == [{"status": "SUCCESS", "runs": 4}]

@@ -3,6 +3,7 @@ the running service, produce one workflow log per trace."""
 
 from __future__ import annotations
 
+import base64
 import gzip
 import time
 import uuid
@@ -12,10 +13,14 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from google.protobuf import json_format
 from google.rpc import status_pb2
 from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanProcessor
@@ -237,3 +242,187 @@ def test_protobuf_response_for_protobuf_request(live: str) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/x-protobuf"
     ExportTraceServiceResponse.FromString(response.content)
+
+
+# One bad span in an export: five good traces beside it are stored, the bad one is
+# counted in partial_success, and the service never answers 500 (issue 12).
+
+GOOD_TRACES = 5
+MAX_BIGINT = 2**63 - 1
+
+
+def _attribute(key: str, value: Any) -> dict[str, Any]:
+    return {"key": key, "value": {"stringValue": value} if isinstance(value, str) else value}
+
+
+def _export_spans(trace_id: str, start: int) -> list[dict[str, Any]]:
+    """A root and one child, in OTLP/JSON."""
+    root = _json_span(trace_id, trace_id[:16], None, "run", start)
+    root["attributes"] = [_attribute("workflow.category", "billing")]
+    child = _json_span(trace_id, trace_id[16:], trace_id[:16], "step", start + 1)
+    return [root, child]
+
+
+def _resource(**attributes: str) -> dict[str, Any]:
+    return {"attributes": [_attribute(k, v) for k, v in attributes.items()]}
+
+
+def _set(path: str, value: Any) -> Any:
+    """A change to the bad trace's root span (or to its resource, `resource.*`)."""
+
+    def change(root: dict[str, Any], resource: dict[str, Any]) -> None:
+        if path == "resource.key":
+            resource["attributes"].append(_attribute("de\x00ploy", "x"))
+        elif path == "resource.value":
+            resource["attributes"].append(_attribute("deploy", "x\x00y"))
+        elif path == "attributes":
+            root["attributes"].append(value)
+        elif path == "events":
+            root["events"] = [{"timeUnixNano": root["startTimeUnixNano"], "name": value}]
+        elif path == "status.message":
+            root["status"] = {"code": 2, "message": value}
+        else:
+            root[path] = value
+
+    return change
+
+
+def _times(start: int, end: int) -> Any:
+    def change(root: dict[str, Any], resource: dict[str, Any]) -> None:
+        root["startTimeUnixNano"], root["endTimeUnixNano"] = str(start), str(end)
+
+    return change
+
+
+def _nested_kvlist(depth: int) -> dict[str, Any]:
+    value: dict[str, Any] = {"stringValue": "leaf"}
+    for _ in range(depth):
+        value = {"kvlistValue": {"values": [{"key": "n", "value": value}]}}
+    return {"key": "deep", "value": value}
+
+
+# (change, JSON only, spans rejected, whether the bad trace still becomes a log)
+BAD_SPANS = {
+    "nul-attribute-value": (_set("attributes", _attribute("note", "a\x00b")), False, 1, False),
+    "nul-attribute-key": (_set("attributes", _attribute("no\x00te", "ab")), False, 1, False),
+    "nul-nested-value": (
+        _set(
+            "attributes",
+            {
+                "key": "list",
+                "value": {
+                    "arrayValue": {
+                        "values": [{"kvlistValue": {"values": [_attribute("k", "\x00")]}}]
+                    }
+                },
+            },
+        ),
+        False,
+        1,
+        False,
+    ),
+    "nul-category": (_set("attributes", _attribute("workflow.category", "a\x00")), False, 1, False),
+    "nul-span-name": (_set("name", "r\x00un"), False, 1, False),
+    "nul-status-message": (_set("status.message", "bro\x00ken"), False, 1, False),
+    # A resource's fault is every span's under it: the root and its child.
+    "nul-resource-value": (_set("resource.value", None), False, 2, False),
+    "nul-resource-key": (_set("resource.key", None), False, 2, False),
+    # Events are not stored, so a NUL in one harms nothing: the trace is stored.
+    "nul-event-name": (_set("events", "ev\x00ent"), False, 0, True),
+    "start-2^63": (_times(2**63, 2**63 + 1), False, 1, False),
+    "start-2^64-1": (_times(2**64 - 2, 2**64 - 1), False, 1, False),
+    "end-2^63": (_set("endTimeUnixNano", str(2**63)), False, 1, False),
+    # In range for the column, but the log would be 236 years in the future.
+    "start-at-bigint-max": (_times(MAX_BIGINT - 10, MAX_BIGINT), False, 1, False),
+    "start-zero": (_set("startTimeUnixNano", "0"), False, 1, False),
+    "end-before-start": (_set("endTimeUnixNano", "1"), False, 1, False),
+    "attribute-nested-20-deep": (_set("attributes", _nested_kvlist(20)), False, 1, False),
+    "category-too-long": (
+        _set("attributes", _attribute("workflow.category", "c" * 300)),
+        False,
+        1,
+        False,
+    ),
+    # Only OTLP/JSON can say these; protobuf's fixed64 and bytes cannot.
+    "start-negative": (_set("startTimeUnixNano", "-1"), True, 1, False),
+    "start-2^64": (_times(2**64, 2**64 + 1), True, 1, False),
+    "trace-id-not-hex": (_set("traceId", "zz" * 16), True, 1, False),
+    "int-value-beyond-int64": (
+        _set("attributes", {"key": "n", "value": {"intValue": str(2**63)}}),
+        True,
+        1,
+        False,
+    ),
+}
+
+
+def _protobuf(document: dict[str, Any]) -> bytes:
+    request = ExportTraceServiceRequest()
+    json_format.ParseDict(_hex_ids_as_base64(document), request)
+    return bytes(request.SerializeToString())
+
+
+def _hex_ids_as_base64(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {
+            k: base64.b64encode(bytes.fromhex(v)).decode()
+            if k in ("traceId", "spanId", "parentSpanId")
+            else _hex_ids_as_base64(v)
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_hex_ids_as_base64(item) for item in node]
+    return node
+
+
+@pytest.mark.parametrize("encoding", ["protobuf", "json"])
+@pytest.mark.parametrize("case", BAD_SPANS)
+async def test_one_bad_span_costs_only_itself(
+    client: httpx.AsyncClient, case: str, encoding: str
+) -> None:
+    change, json_only, rejected, bad_trace_stored = BAD_SPANS[case]
+    if json_only and encoding == "protobuf":
+        pytest.skip("protobuf cannot encode it")
+    start = time.time_ns() - 60_000_000_000
+    good_ids = [uuid.uuid4().hex for _ in range(GOOD_TRACES)]
+    bad_id = uuid.uuid4().hex
+    bad_root, bad_child = _export_spans(bad_id, start)
+    bad_resource = _resource(**{"service.name": "bad"})
+    change(bad_root, bad_resource)
+    good_spans = [span for trace_id in good_ids for span in _export_spans(trace_id, start)]
+    document = {
+        "resourceSpans": [
+            {
+                "resource": _resource(**{"service.name": "good"}),
+                "scopeSpans": [{"spans": good_spans[:4]}],
+            },
+            {"resource": bad_resource, "scopeSpans": [{"spans": [bad_root, bad_child]}]},
+            {"resource": _resource(), "scopeSpans": [{"spans": good_spans[4:]}]},
+        ]
+    }
+    media_type = "application/x-protobuf" if encoding == "protobuf" else "application/json"
+    body = _protobuf(document) if encoding == "protobuf" else orjson.dumps(document)
+    response = await client.post(
+        "/v1/traces", content=body, headers={**auth(TENANT_A_KEY), "Content-Type": media_type}
+    )
+
+    assert response.status_code == 200, response.text
+    if encoding == "protobuf":
+        partial = ExportTraceServiceResponse.FromString(response.content).partial_success
+        rejected_spans, message = partial.rejected_spans, partial.error_message
+    else:
+        partial_json = response.json().get("partialSuccess", {})
+        rejected_spans = int(partial_json.get("rejectedSpans", 0))
+        message = partial_json.get("errorMessage", "")
+    assert rejected_spans == rejected, message
+    assert bool(message) == bool(rejected)
+    listed = await client.get("/api/v1/logs", params={"page_size": 50}, headers=auth(TENANT_A_KEY))
+    stored_ids = {item["id"] for item in listed.json()["items"]}
+    expected = {str(uuid.UUID(hex=t)) for t in good_ids}
+    if bad_trace_stored:
+        expected.add(str(uuid.UUID(hex=bad_id)))
+    assert stored_ids == expected
+    good = await client.get(
+        f"/api/v1/logs/{uuid.UUID(hex=good_ids[0])}", headers=auth(TENANT_A_KEY)
+    )
+    assert [step["name"] for step in good.json()["payload"]["trace"]] == ["step"]

@@ -23,6 +23,9 @@ def create_engine(settings: Settings, database_url: str) -> AsyncEngine:
         # invalidated; pre-ping would cost a round trip on every request.
         pool_pre_ping=False,
         pool_timeout=5,
+        # A failed statement's message must not carry its bound values into the error
+        # log: they are tenant data (log fields, span attributes, key hashes).
+        hide_parameters=True,
         json_serializer=_json_dumps,
         json_deserializer=orjson.loads,
         connect_args={
@@ -52,6 +55,7 @@ def create_maintenance_engine(settings: Settings, database_url: str) -> AsyncEng
         pool_size=1,
         max_overflow=0,
         pool_timeout=5,
+        hide_parameters=True,
         isolation_level="AUTOCOMMIT",
         connect_args={
             "connect_timeout": 5,

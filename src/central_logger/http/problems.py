@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Iterable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from central_logger.http.responses import ORJSONResponse
 
@@ -127,6 +129,60 @@ def _is_database_unavailable(exc: Exception) -> bool:
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
+def log_unexpected(method: str, path: str, exc: BaseException) -> None:
+    """Log an unhandled error. A database error's message is left out: PostgreSQL's
+    messages quote the values they refuse (`invalid input syntax ...: "<value>"`, a
+    key's DETAIL), and those are tenant data; its SQLSTATE, statement and stack say
+    where it happened."""
+    if isinstance(exc, DBAPIError):
+        sqlstate = getattr(exc.orig, "sqlstate", None)
+        logger.error(
+            "unhandled database error on %s %s: %s (SQLSTATE %s)\nstatement: %s\n%s",
+            method,
+            path,
+            type(exc.orig).__name__,
+            sqlstate,
+            exc.statement,
+            "".join(traceback.format_tb(exc.__traceback__)),
+        )
+        return
+    logger.error("unhandled error on %s %s", method, path, exc_info=exc)
+
+
+class AnswerUnhandledErrors:
+    """Answer an exception nothing else handled with a 500 problem, and keep it.
+
+    Starlette runs a handler registered for Exception in its outermost middleware,
+    which re-raises after answering: uvicorn then logs it a second time (with the
+    whole message) and closes the keep-alive connection behind the answer. Caught
+    here, inside that middleware, the connection stays usable. Once a response has
+    started nothing else can be sent, so then the error goes on up."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started:
+                raise
+            log_unexpected(scope.get("method", ""), scope.get("path", ""), exc)
+            response = problem_response(500, "Internal error; it has been logged.")
+            await response(scope, receive, send)
+
+
 def install_problem_handlers(app: FastAPI, *, retry_after_seconds: int) -> None:
     retry_after = {"Retry-After": str(retry_after_seconds)}
 
@@ -158,7 +214,7 @@ def install_problem_handlers(app: FastAPI, *, retry_after_seconds: int) -> None:
         return await on_unexpected(request, exc)
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
-        logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        log_unexpected(request.method, request.url.path, exc)
         return problem_response(500, "Internal error; it has been logged.")
 
     app.add_exception_handler(ProblemError, on_problem)
@@ -169,4 +225,6 @@ def install_problem_handlers(app: FastAPI, *, retry_after_seconds: int) -> None:
     # handler runs in ServerErrorMiddleware, which re-raises after answering).
     for database_error in (DBAPIError, PoolTimeoutError, OSError):
         app.add_exception_handler(database_error, on_database_error)
+    # The last resort, for an error raised in a middleware outside AnswerUnhandledErrors.
     app.add_exception_handler(Exception, on_unexpected)
+    app.add_middleware(AnswerUnhandledErrors)

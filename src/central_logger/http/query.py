@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, StringConstraints
 
 
 def _no_nul(value: str) -> str:
@@ -15,6 +16,22 @@ def _no_nul(value: str) -> str:
 
 
 QueryText = Annotated[str, StringConstraints(min_length=1, max_length=255), AfterValidator(_no_nul)]
+
+# Characters that show as nothing: two spellings that differ only by them (or by NFC
+# against NFD) look the same on every screen, so they must be the same label.
+ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+
+
+def normalise_label(value: Any) -> Any:
+    """NFC, without zero-width characters: how labels (environment, status, category,
+    ticket_id, workflow_version, resolution_status) are stored and filtered."""
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value.translate(ZERO_WIDTH))
+    return value
+
+
+# A filter on a label column, normalised as the stored labels are.
+LabelQueryText = Annotated[QueryText, BeforeValidator(normalise_label)]
 
 
 def _to_utc(value: datetime) -> datetime:
@@ -28,3 +45,20 @@ def _to_utc(value: datetime) -> datetime:
 
 # An RFC 3339 time with a zone, normalised to UTC before it reaches the database.
 UtcDateTime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+
+# Times a query may name. Ranges are computed from them (a default range of days
+# before `to`, whole hours and days around both ends): inside these bounds none of
+# that can leave the years datetime and PostgreSQL represent.
+EARLIEST_QUERY_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_QUERY_TIME = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def _in_query_range(value: datetime) -> datetime:
+    if not EARLIEST_QUERY_TIME <= value <= LATEST_QUERY_TIME:
+        raise ValueError(
+            f"must be between {EARLIEST_QUERY_TIME.isoformat()} and {LATEST_QUERY_TIME.isoformat()}"
+        )
+    return value
+
+
+QueryDateTime = Annotated[UtcDateTime, AfterValidator(_in_query_range)]

@@ -6,15 +6,31 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
-from central_logger.http.query import QueryText, UtcDateTime
+from central_logger.http.query import (
+    LabelQueryText,
+    QueryDateTime,
+    QueryText,
+    UtcDateTime,
+    normalise_label,
+)
 
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+# Labels are normalised before their length is checked (docs/api.md): NFC, zero-width
+# characters removed, so look-alike spellings are one label. (A BeforeValidator runs
+# before everything to its left; placed before the constraints, it would disable them.)
+Label = BeforeValidator(normalise_label)
+ShortText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), Label
+]
 # Indexed columns: a btree entry must stay far below PostgreSQL's ~2.7 kB limit.
-Text255 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+Text255 = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255), Label
+]
 Status = Annotated[
-    str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=1, max_length=64)
+    str,
+    StringConstraints(strip_whitespace=True, to_upper=True, min_length=1, max_length=64),
+    Label,
 ]
 
 SUCCESS_STATUS = "SUCCESS"
@@ -109,17 +125,27 @@ class LogFilters(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    environment: QueryText | None = None
-    status: QueryText | None = None
-    category: QueryText | None = None
-    ticket_id: QueryText | None = None
-    workflow_version: QueryText | None = None
-    resolution_status: QueryText | None = None
-    from_: UtcDateTime | None = Field(None, alias="from", description="executed_at >= from")
-    to: UtcDateTime | None = Field(None, description="executed_at < to")
+    environment: LabelQueryText | None = None
+    status: LabelQueryText | None = None
+    category: LabelQueryText | None = None
+    ticket_id: LabelQueryText | None = None
+    workflow_version: LabelQueryText | None = None
+    resolution_status: LabelQueryText | None = None
+    from_: QueryDateTime | None = Field(None, alias="from", description="executed_at >= from")
+    to: QueryDateTime | None = Field(None, description="executed_at < to")
     min_execution_time: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
     max_execution_time: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
     client_id: QueryText | None = Field(None, description="Admin keys only: one tenant")
+
+
+class CursorPosition(BaseModel):
+    """What a cursor decodes to; anything else in it is not a cursor this service issued."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    t: UtcDateTime  # executed_at of the last row
+    i: UUID
+    o: Literal["desc", "asc"]
 
 
 class LogListParams(LogFilters):

@@ -21,6 +21,7 @@ from central_logger.logs.schemas import (
     BatchResult,
     ClientList,
     ClientSummary,
+    CursorPosition,
     FieldErrorOut,
     IngestResult,
     LogDetail,
@@ -123,16 +124,13 @@ def decode_cursor(cursor: str, *, order: str) -> Position:
 
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        data = orjson.loads(raw)
-        position = Position(datetime.fromisoformat(data["t"]), UUID(data["i"]))
-        cursor_order = data["o"]
-    except (binascii.Error, ValueError, TypeError, KeyError, orjson.JSONDecodeError) as exc:
+        # The whole decoded structure is validated: any other shape is the client's.
+        decoded = CursorPosition.model_validate_json(raw)
+    except (binascii.Error, ValueError) as exc:  # ValidationError is a ValueError
         raise invalid("not a cursor this service issued") from exc
-    if position.executed_at.tzinfo is None:
-        raise invalid("not a cursor this service issued")
-    if cursor_order != order:
-        raise invalid(f"was issued for order={cursor_order}; send the same order")
-    return position
+    if decoded.o != order:
+        raise invalid(f"was issued for order={decoded.o}; send the same order")
+    return Position(decoded.t, decoded.i)
 
 
 def log_query(tenancy: Tenancy, filters: LogFilters) -> LogQuery:

@@ -33,6 +33,32 @@ def _find_nul(value: Any, path: list[str | int]) -> list[str | int] | None:
     return None
 
 
+# The JSON parser keeps integers from -2^63 to 2^64 - 1 exactly and turns any other
+# into a double, silently rounded (2^64 + 1 would be stored as 2^64). In metrics,
+# numbers meant to be counted, a number beyond that range is refused rather than kept
+# wrong; as a double it would be beyond exact integers anyway.
+# A double at either bound itself can only be a rounded larger integer (the bounds
+# themselves parse as integers), hence the strict comparisons.
+_BELOW_EXACT_INTEGERS = -(2**63)
+_ABOVE_EXACT_INTEGERS = 2**64
+
+
+def _inexact_number_path(value: Any, path: str) -> str | None:
+    """The path of the first number outside the exact integer range, or None.
+    Iterative, so a deep value costs no recursion."""
+    stack: list[tuple[Any, str]] = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, float):
+            if not _BELOW_EXACT_INTEGERS < item < _ABOVE_EXACT_INTEGERS:
+                return where
+        elif isinstance(item, dict):
+            stack.extend((child, f"{where}.{key}") for key, child in item.items())
+        elif isinstance(item, list):
+            stack.extend((child, f"{where}.{index}") for index, child in enumerate(item))
+    return None
+
+
 def new_log_id() -> uuid.UUID:
     """Time-ordered (UUIDv7), so server-made ids append to the primary key index."""
     return uuid.UUID(bytes=uuid_utils.uuid7().bytes)
@@ -55,6 +81,16 @@ def to_row(
         log = LogCreate.model_validate(item)
     except ValidationError as exc:
         return field_errors(exc.errors())
+    if log.metrics is not None:
+        inexact = _inexact_number_path(log.metrics, "metrics")
+        if inexact is not None:
+            return [
+                FieldError(
+                    field=inexact,
+                    reason="is beyond the 64-bit integers (-2^63 .. 2^64-1) and cannot be"
+                    " kept exactly; send it as a string",
+                )
+            ]
     latest = (now or datetime.now(UTC)) + max_future
     if log.executed_at > latest:
         return [

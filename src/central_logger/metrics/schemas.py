@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from central_logger.http.query import QueryText, UtcDateTime
+from central_logger.http.query import LabelQueryText, QueryDateTime, QueryText
 
 
 class RangeParams(BaseModel):
@@ -16,9 +16,9 @@ class RangeParams(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     days: Annotated[int, Field(ge=1, le=366)] | None = None
-    from_: UtcDateTime | None = Field(None, alias="from")
-    to: UtcDateTime | None = None
-    environment: QueryText | None = None
+    from_: QueryDateTime | None = Field(None, alias="from")
+    to: QueryDateTime | None = None
+    environment: LabelQueryText | None = None
     client_id: QueryText | None = Field(None, description="Admin keys only: one tenant")
 
 

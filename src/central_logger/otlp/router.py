@@ -50,14 +50,14 @@ async def export_traces(
     except codec.MalformedRequestError as exc:
         return Response(codec.error_status(media_type, str(exc)), 400, media_type=media_type)
     await state.rate_limiter.charge(principal, Budget.LOGS, max(1, len(decoded.spans)))
-    problems = await service.ingest_spans(
+    refused = await service.ingest_spans(
         conn,
         client_id=principal.client_id,
         spans=decoded.spans,
         max_future=timedelta(seconds=state.settings.max_future_seconds),
     )
-    reasons = decoded.reasons + problems
+    reasons = decoded.reasons + refused.reasons
     content = codec.export_response(
-        media_type, rejected=decoded.rejected + len(problems), message="; ".join(reasons)[:1000]
+        media_type, rejected=decoded.rejected + refused.spans, message="; ".join(reasons)[:1000]
     )
     return Response(content, 200, media_type=media_type)

@@ -9,11 +9,12 @@ import asyncio
 import itertools
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from central_logger.db.tenancy import state_tenant
@@ -56,7 +57,7 @@ def _time(unix_nano: int) -> datetime:
     return datetime.fromtimestamp(unix_nano / 1e9, UTC)
 
 
-def _step(span: RowMapping) -> dict[str, Any]:
+def _step(span: Mapping[Any, Any]) -> dict[str, Any]:
     attributes: dict[str, Any] = span["attributes"]
     failed = span["status_code"] == STATUS_CODE_ERROR
     step: dict[str, Any] = {
@@ -75,7 +76,7 @@ def _step(span: RowMapping) -> dict[str, Any]:
     return step
 
 
-def log_of_trace(spans: Sequence[RowMapping]) -> dict[str, Any] | None:
+def log_of_trace(spans: Sequence[Mapping[Any, Any]]) -> dict[str, Any] | None:
     """The workflow log of one trace's spans, or None while its root has not arrived."""
     roots = [s for s in spans if s["parent_span_id"] is None]
     if not roots:
@@ -116,28 +117,59 @@ def log_of_trace(spans: Sequence[RowMapping]) -> dict[str, Any] | None:
     }
 
 
+@dataclass
+class Refused:
+    """Spans of an export that passed decoding but cannot become (part of) a log."""
+
+    spans: int = 0
+    reasons: list[str] = field(default_factory=list)
+
+
+def _refused_root(span: Span, *, max_future: timedelta, now: datetime) -> str:
+    """Why the log of this root span would be refused (its columns come from the root
+    and its resource alone), or "": checked before the span is staged, so a refused
+    root never sits in the staging table blocking a corrected re-send."""
+    log = log_of_trace([asdict(span)])
+    assert log is not None
+    row = to_row(log, check_nul=True, max_future=max_future, now=now)
+    if isinstance(row, LogRow):
+        return ""
+    return "; ".join(f"{e.field}: {e.reason}" for e in row)
+
+
 async def ingest_spans(
     conn: AsyncConnection, *, client_id: str, spans: Sequence[Span], max_future: timedelta
-) -> list[str]:
+) -> Refused:
     """Stage the spans and write the log of every trace whose root has arrived.
-    Returns the reasons for traces that could not become a log."""
-    if not spans:
-        return []
-    await repository.stage_spans(conn, client_id=client_id, spans=spans)
-    trace_ids = sorted({s.trace_id for s in spans})
+    Returns the spans refused, counted one by one, and why."""
+    refused = Refused()
+    now = datetime.now(UTC)
+    staged_spans: list[Span] = []
+    for span in spans:
+        problem = _refused_root(span, max_future=max_future, now=now) if span.is_root else ""
+        if problem:
+            refused.spans += 1
+            refused.reasons.append(f"trace {span.trace_id}: {problem}")
+        else:
+            staged_spans.append(span)
+    if not staged_spans:
+        return refused
+    await repository.stage_spans(conn, client_id=client_id, spans=staged_spans)
+    spans_in_request = Counter(s.trace_id for s in staged_spans)
+    trace_ids = sorted(spans_in_request)
     staged = await repository.select_trace_spans(conn, client_id=client_id, trace_ids=trace_ids)
-    problems: list[str] = []
     for trace_id, trace_spans in itertools.groupby(staged, key=lambda s: s["trace_id"]):
         log = log_of_trace(list(trace_spans))
         if log is None:
             continue
-        row = to_row(log, check_nul=True, max_future=max_future)
+        row = to_row(log, check_nul=True, max_future=max_future, now=now)
         if not isinstance(row, LogRow):
             reasons = "; ".join(f"{e.field}: {e.reason}" for e in row)
-            problems.append(f"trace {trace_id}: {reasons}")
+            refused.spans += spans_in_request[trace_id]
+            refused.reasons.append(f"trace {trace_id}: {reasons}")
             continue
         await logs_repository.upsert_refreshing_payload(conn, client_id=client_id, row=row)
-    return problems
+    return refused
 
 
 async def run_span_purger(engine: AsyncEngine, *, interval_seconds: float = 3600) -> None:
