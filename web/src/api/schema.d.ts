@@ -435,12 +435,16 @@ export interface components {
             expires_in_days?: number | null;
             /**
              * Is Admin
+             * @description A provider key: reads and manages every tenant (adds admin, read)
              * @default false
              */
             is_admin: boolean;
             /** Name */
             name?: string | null;
-            /** Scopes */
+            /**
+             * Scopes
+             * @description admin only with is_admin: true (a 422 otherwise)
+             */
             scopes?: components["schemas"]["Scope"][];
         };
         /** KeyList */
@@ -1972,6 +1976,16 @@ export interface operations {
             };
             /** @description Unknown id, or another tenant's */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An admin key without client_id, for an id two clients use */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
