@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central_logger.logs import repository
-from central_logger.logs.repository import LogRow, TenantRow
+from central_logger.logs.models import LogRow, TenantRow
 from central_logger.logs.writer import LogWriter
 from tests.api.conftest import TENANT_A, TENANT_B
 from tests.api.live import p95

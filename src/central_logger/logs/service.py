@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 from datetime import UTC, datetime, timedelta
@@ -71,6 +72,10 @@ def batch_items(body: Any, *, max_batch_size: int) -> list[Any]:
     return body
 
 
+# Items validated between two yields of the event loop: about 5 ms of CPU.
+_ITEMS_PER_TURN = 50
+
+
 async def ingest_batch(
     writer: LogWriter,
     *,
@@ -86,6 +91,10 @@ async def ingest_batch(
     first_index_of: dict[UUID, int] = {}
     now = datetime.now(UTC)
     for index, item in enumerate(items):
+        if index and index % _ITEMS_PER_TURN == 0:
+            # Let other requests run: a whole batch validated in one go held the event
+            # loop for about 110 ms (1,000 logs), every other tenant's request waiting.
+            await asyncio.sleep(0)
         row = to_row(item, check_nul=check_nul, max_future=max_future, now=now)
         if not isinstance(row, LogRow):
             errors = [FieldErrorOut(field=e.field, reason=e.reason) for e in row]
