@@ -188,10 +188,7 @@ def main() -> None:
     for name in bodies(LIMIT):
         if args.only not in name:
             continue
-        if args.at_limit:
-            body = _fit(name, args.max_values)
-        else:
-            body = bodies(LIMIT - 200)[name]()
+        body = _fit(name, args.max_values) if args.at_limit else bodies(LIMIT - 200)[name]()
         runs = []
         for _ in range(args.repeat):
             runs.append(measure(body, limits))

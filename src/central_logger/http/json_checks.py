@@ -2,10 +2,10 @@
 long a string, whether a key repeats, where a NUL is.
 
 Every check is bounded and linear in the body, and runs at C speed (bytes methods over
-the text) wherever it can: a 5 MB body may hold over a million values, and one pass of
-Python over them holds the event loop for seconds. What still walks the parsed value in
-Python does so only once the text has shown there is something to find, stops at the
-first hit, and walks at most `max_values` values (the count is checked first)."""
+the text, orjson over values): a 5 MB body may hold over a million values, and one pass
+of Python over them holds the event loop for seconds. The value count is checked first,
+before the parse, since the parse itself costs per value; a path is looked for only once
+the text has shown there is something to find, and only along that path."""
 
 from __future__ import annotations
 
@@ -75,8 +75,9 @@ def _deeper_than(brackets: bytes, max_depth: int) -> bool:
     return bool(brackets)
 
 
-def _long_string_ends(raw: bytes, neutral: bytes, max_length: int) -> bool:
-    """Whether some string (value or key) decodes to more than `max_length` characters.
+def _long_string_at(raw: bytes, neutral: bytes, max_length: int) -> int:
+    """The offset of the first string (value or key) that decodes to more than
+    `max_length` characters, or -1.
 
     Such a string is a quote-free run of more than `max_length` bytes, and such a run
     covers a whole aligned block of half that size: only blocks without a quote need a
@@ -84,7 +85,7 @@ def _long_string_ends(raw: bytes, neutral: bytes, max_length: int) -> bool:
     number of quotes precede it; that one string is then decoded to measure it (escapes
     and UTF-8 make the text longer than the string)."""
     if len(neutral) <= max_length:
-        return False
+        return -1
     block = max(1, (max_length + 1) // 2)
     quotes_before = 0
     counted_to = 0
@@ -103,12 +104,12 @@ def _long_string_ends(raw: bytes, neutral: bytes, max_length: int) -> bool:
         if closing - opening - 1 > max_length:
             decoded = orjson.loads(raw[opening : closing + 1])
             if len(decoded) > max_length:
-                return True
+                return opening
         # Resume after the string, keeping the parity count right.
         quotes_before += neutral.count(b'"', counted_to, closing + 1)
         counted_to = closing + 1
         start = (closing // block + 1) * block
-    return False
+    return -1
 
 
 def _path_text(path: list[str | int]) -> str:
@@ -150,17 +151,53 @@ def _unwind(frame: Any) -> list[str | int]:
     return path
 
 
+def _first_nul(text: bytes) -> int:
+    """Offset of the first NUL escape in JSON text, or -1."""
+    return neutralised(text).find(_NUL_ESCAPE)
+
+
+def _locate(value: Any, find: Callable[[bytes], int]) -> list[str | int] | None:
+    """The path to what `find` finds in the value's JSON text (an offset, or -1), at
+    C speed: the value is serialised once to see whether there is anything to find;
+    then, level by level, the children of the container that holds it are serialised
+    side by side, one per line (serialised JSON has no raw newline), and the line of
+    the first hit names the child. Only containers on the path are looked into, and no
+    Python walks their children one by one. A path ending in a key names that key."""
+    if find(orjson.dumps(value)) < 0:
+        return None
+    path: list[str | int] = []
+    node = value
+    while True:
+        if isinstance(node, dict):
+            keys = list(node)
+            lines = b"\n".join(map(orjson.dumps, keys))
+            offset = find(lines)
+            if offset >= 0:
+                path.append(keys[lines.count(b"\n", 0, offset)])
+                return path
+            values = b"\n".join(map(orjson.dumps, node.values()))
+            key = keys[values.count(b"\n", 0, find(values))]
+            path.append(key)
+            node = node[key]
+        elif isinstance(node, list):
+            lines = b"\n".join(map(orjson.dumps, node))
+            index = lines.count(b"\n", 0, find(lines))
+            path.append(index)
+            node = node[index]
+        else:
+            return path
+
+
 def nul_path(value: Any) -> list[str | int] | None:
-    """The path of the first string or key holding NUL, or None. The whole value is
-    serialised at C speed first, so a clean item (every sibling of the bad one in a
-    batch) costs no walk; a NUL in a key is named in its escaped form."""
+    """The path of the first string or key holding NUL, or None; a key is named in its
+    escaped form. A clean value (every sibling of the bad item in a batch) costs one
+    serialisation at C speed."""
     try:
-        if _NUL_ESCAPE not in neutralised(orjson.dumps(value)):
-            return None
+        path = _locate(value, _first_nul)
     except (TypeError, orjson.JSONEncodeError):
-        pass  # not serialisable as is: walk it
-    path = _walk_to_first(value, lambda text: "\x00" in text)
-    if path and isinstance(path[-1], str) and "\x00" in path[-1]:
+        # Not serialisable as is (never so for a parsed body): walk it.
+        path = _walk_to_first(value, lambda text: "\x00" in text)
+    if path and isinstance(path[-1], str):
         path[-1] = path[-1].replace("\x00", "\\u0000")
     return path
 
@@ -199,6 +236,24 @@ def _too_many_values(limits: JsonLimits, count: int | None) -> ProblemError:
         f"The JSON body {about}; the limit is {limits.max_values}",
         errors=[FieldError(field="body", reason=f"more than {limits.max_values} values")],
     )
+
+
+def upper_value_count(chunk: bytes) -> int:
+    """Values and keys in a piece of the text, counting what strings hold too: at most
+    the true count plus the structural bytes inside strings (memchr-speed)."""
+    return chunk.count(b",") + chunk.count(b":") + chunk.count(b"[") + chunk.count(b"{")
+
+
+def check_prefix(prefix: bytes, limits: JsonLimits) -> None:
+    """Refuse a body whose first bytes already hold more values than the limit, before
+    the rest is read. A prefix may end inside a string or an escape; its count is exact
+    up to there, and never more than the whole body's."""
+    structure = skeleton(neutralised(prefix), limits.max_values)
+    if structure is None:
+        raise _too_many_values(limits, None)
+    count = value_count(structure)
+    if count > limits.max_values:
+        raise _too_many_values(limits, count)
 
 
 def check_text(neutral: bytes, limits: JsonLimits) -> bytes:
@@ -241,8 +296,8 @@ def check_value(
                     errors=[FieldError(field="body", reason=f"duplicate key {key!r}")],
                 )
     max_length = limits.max_string_length
-    if _long_string_ends(raw, neutral, max_length):
-        path = _walk_to_first(value, lambda text: len(text) > max_length)
+    if _long_string_at(raw, neutral, max_length) >= 0:
+        path = _locate(value, lambda text: _long_string_at(text, neutralised(text), max_length))
         if path is not None:
             field = _path_text(path)
             raise ProblemError(
