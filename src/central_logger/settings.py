@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     db_max_overflow: int = 10
     db_statement_timeout_ms: int = 30_000
     retry_after_seconds: int = 5
+    # Request bodies: JSON values and object keys in one body. The parse and every
+    # check cost per value, so this bounds one request's CPU on the event loop.
+    max_json_values: int = Field(default=250_000, ge=1)
 
     # Keys and audit: the key store holds every active key's hash and reloads them
     # when its copy is KEY_CACHE_TTL_SECONDS old; a key in our format it does not know

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
@@ -77,3 +81,61 @@ async def slow_read(url: str, path: str, headers: dict[str, str]) -> None:
 def p95(seconds: list[float]) -> float:
     ordered = sorted(seconds)
     return ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+class LiveProcess:
+    """The app served by uvicorn in a process of its own, its output (uvicorn's log and
+    anything printed) in `log_path`: for tests that measure the server's latency
+    without sharing the test's GIL, or read what it logs."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self._env = {**os.environ, **env}
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> LiveProcess:
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "central_logger.main:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--log-level",
+            "info",
+        ]
+        with self.log_path.open("wb") as log:
+            self._process = subprocess.Popen(
+                command, env=self._env, stdout=log, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return self
+            except OSError:
+                if time.monotonic() > deadline or self._process.poll() is not None:
+                    self.__exit__()
+                    raise RuntimeError(
+                        f"the live server did not start: {self.log_path.read_text()[-2000:]}"
+                    ) from None
+                time.sleep(0.1)
+
+    def __exit__(self, *_: object) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")

@@ -10,28 +10,10 @@ import orjson
 import uuid_utils
 from pydantic import ValidationError
 
+from central_logger.http.json_checks import nul_path
 from central_logger.http.problems import FieldError, field_errors
 from central_logger.logs.models import LogRow
 from central_logger.logs.schemas import LogCreate
-
-
-def _find_nul(value: Any, path: list[str | int]) -> list[str | int] | None:
-    if isinstance(value, str):
-        return path if "\x00" in value else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if "\x00" in key:
-                return [*path, key.replace("\x00", "\\u0000")]
-            found = _find_nul(item, [*path, key])
-            if found is not None:
-                return found
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found = _find_nul(item, [*path, index])
-            if found is not None:
-                return found
-    return None
-
 
 # The JSON parser keeps integers from -2^63 to 2^64 - 1 exactly and turns any other
 # into a double, silently rounded (2^64 + 1 would be stored as 2^64). In metrics,
@@ -73,9 +55,9 @@ def to_row(
 ) -> LogRow | list[FieldError]:
     """A validated row, or the field errors that refuse it."""
     if check_nul:
-        nul_path = _find_nul(item, [])
-        if nul_path is not None:
-            field = ".".join(str(part) for part in nul_path) or "body"
+        path = nul_path(item)
+        if path is not None:
+            field = ".".join(str(part) for part in path) or "body"
             return [FieldError(field=field, reason="must not contain NUL characters (\\u0000)")]
     try:
         log = LogCreate.model_validate(item)
