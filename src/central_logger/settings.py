@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     db_statement_timeout_ms: int = 30_000
     retry_after_seconds: int = 5
 
+    # Serving (`central-logger serve`). On SIGTERM, requests in flight get this long to
+    # finish; then their connections are closed, so one slow upload cannot hold a
+    # shutdown (or a rolling deploy) open.
+    shutdown_timeout_seconds: int = Field(default=30, ge=1)
+
     @field_validator("admin_api_keys", "cors_origins", mode="before")
     @classmethod
     def _parse_admin_keys(cls, value: object) -> object:
