@@ -102,6 +102,8 @@ def test_a_production_serve_makes_no_key_hides_query_keys_and_stops_in_time(
     output = serve.text()
     assert code == 0
     assert "timeout graceful shutdown exceeded" in output
+    assert "A request still in flight at the shutdown timeout was cancelled" in output
+    assert "Exception in ASGI application" not in output
     with psycopg.connect(empty_database) as conn:
         row = conn.execute("SELECT count(*) FROM workflow_logs WHERE id = %s", (log["id"],))
         assert row.fetchone() == (1,)

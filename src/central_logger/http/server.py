@@ -99,6 +99,28 @@ class HeaderCappedHttpToolsProtocol(HttpToolsProtocol):
             self._in_head = False
 
 
+class ShutdownCancellationLog(logging.Filter):
+    """On "uvicorn.error": a request cancelled at SHUTDOWN_TIMEOUT_SECONDS is expected (a
+    slow upload, by design), yet uvicorn logs it as "Exception in ASGI application"
+    with a traceback through the whole stack; one warning line says it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, asyncio.CancelledError) and "graceful shutdown" in str(exc):
+            record.msg = "A request still in flight at the shutdown timeout was cancelled"
+            record.args = ()
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+def install_shutdown_cancellation_log() -> None:
+    error_log = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, ShutdownCancellationLog) for f in error_log.filters):
+        error_log.addFilter(ShutdownCancellationLog())
+
+
 # Set by `serve` for its workers: the pid of the process that supervises them.
 SUPERVISOR_PID_ENV = "CENTRAL_LOGGER_SUPERVISOR_PID"
 _PR_SET_PDEATHSIG = 1
