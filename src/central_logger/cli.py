@@ -26,6 +26,11 @@ from central_logger.db.embedded import release_embedded
 from central_logger.db.engine import create_engine
 from central_logger.db.migrate import upgrade_to_head
 from central_logger.demo import ship_demo_logs
+from central_logger.http.server import (
+    SUPERVISOR_PID_ENV,
+    HeaderCappedHttpToolsProtocol,
+    head_limit,
+)
 from central_logger.main import resolve_database_url
 from central_logger.settings import Settings
 
@@ -64,11 +69,16 @@ def _in_transaction(settings: Settings, work: Callable[[AsyncConnection], Awaita
     return asyncio.run(run())
 
 
+def _dev_key_wanted(settings: Settings, *, asked: bool) -> bool:
+    """A key is made at start-up only where a person asked for one: `--dev-key`, a
+    development environment, or the zero-setup embedded database (`make run`). A
+    production service on its own DATABASE_URL never gets one silently."""
+    return asked or settings.docs_enabled or settings.database_url is None
+
+
 def _dev_key(settings: Settings, database_url: str) -> str:
-    """A key to print at start-up: the first of API_KEYS, or a local development key
-    kept in the data directory (created once, re-created if it no longer works)."""
-    if settings.api_keys:
-        return next(iter(settings.api_keys))
+    """The local development key, kept in the data directory (created once, re-created
+    if it no longer works)."""
     key_file = settings.central_logger_data_dir / "dev-api-key"
 
     async def valid_or_new(conn: AsyncConnection) -> str:
@@ -99,11 +109,34 @@ def _dev_key(settings: Settings, database_url: str) -> str:
     return asyncio.run(run())
 
 
-def _banner(settings: Settings, key: str, host: str, port: int) -> str:
+def _shown_key(settings: Settings, database_url: str, *, dev_key: bool) -> str | None:
+    """What the banner shows as the key: the first of API_KEYS (masked outside
+    development), the development key where one is wanted, or None."""
+    if settings.api_keys:
+        key = next(iter(settings.api_keys))
+        if settings.docs_enabled:
+            return key
+        # A configured secret is never written to output that ends up in logs.
+        return f"<your key from API_KEYS, e.g. {display_prefix(key)}>"
+    if _dev_key_wanted(settings, asked=dev_key):
+        # The generated local development key is shown, being the point of it.
+        return _dev_key(settings, database_url)
+    return None
+
+
+def _banner(settings: Settings, key: str | None, host: str, port: int) -> str:
     shown_host = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host  # noqa: S104
     base = f"http://{shown_host}:{port}"
     header = settings.api_key_header
     now = datetime.now(UTC).isoformat(timespec="seconds")
+    if key is None:
+        return f"""
+Central Logger is starting on {base}
+  dashboard: {base}/    health: {base}/health
+  API key:   none made (production, DATABASE_URL set). Create one for each tenant:
+    central-logger keys create --client-id <tenant> --scopes ingest,read
+  (or set API_KEYS; --dev-key makes a local development key)
+"""
     return f"""
 Central Logger is starting on {base}
   dashboard: {base}/    health: {base}/health
@@ -121,22 +154,31 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes")] = 1,
+    dev_key: Annotated[
+        bool,
+        typer.Option(
+            "--dev-key",
+            help="Make (once, kept in the data directory) and print a local development "
+            "key with ingest and read scopes, also in production with DATABASE_URL",
+        ),
+    ] = False,
 ) -> None:
     """Run the service (the embedded PostgreSQL too, when DATABASE_URL is unset)."""
     settings = Settings()
     url = _prepared_database(settings)
-    # Workers read the same settings; they must join this database, not start another.
-    os.environ["DATABASE_URL"] = url
-    key = _dev_key(settings, url)
-    if key in settings.api_keys and not settings.docs_enabled:
-        # A configured secret is never written to output that ends up in logs; the
-        # generated local development key (make run) is shown, being the point of it.
-        key = f"<your key from API_KEYS, e.g. {display_prefix(key)}>"
-    typer.echo(_banner(settings, key, host, port))
-    # uvicorn ends by re-raising the signal that stopped it; exiting through Python
-    # instead lets the embedded PostgreSQL stop with us.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # Unless uvicorn stops cleanly, an embedded PostgreSQL this process found running is
+    # left running: its users (orphaned workers of a killed serve) may hold no handle.
+    failed = True
     try:
+        # Workers read the same settings; they must join this database, not start another.
+        os.environ["DATABASE_URL"] = url
+        if workers > 1:
+            # Workers stop when this process is gone (even killed with SIGKILL).
+            os.environ[SUPERVISOR_PID_ENV] = str(os.getpid())
+        typer.echo(_banner(settings, _shown_key(settings, url, dev_key=dev_key), host, port))
+        # uvicorn ends by re-raising the signal that stopped it; exiting through Python
+        # instead lets the embedded PostgreSQL stop with us.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         uvicorn.run(
             "central_logger.main:app",
             host=host,
@@ -146,9 +188,17 @@ def serve(
             # X-Forwarded-For/-Proto are believed only from FORWARDED_ALLOW_IPS.
             proxy_headers=settings.forwarded_allow_ips is not None,
             forwarded_allow_ips=settings.forwarded_allow_ips,
+            # The head size cap, enforced as the bytes arrive (http/server.py).
+            http=HeaderCappedHttpToolsProtocol,
+            h11_max_incomplete_event_size=head_limit(settings),
+            timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
         )
+        failed = False
+    except SystemExit as stop:
+        failed = stop.code not in (None, 0)
+        raise
     finally:
-        release_embedded()
+        release_embedded(failed=failed)
 
 
 @app.command()

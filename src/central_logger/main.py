@@ -25,6 +25,7 @@ from central_logger.http.dashboard import STATIC_DIR, DashboardFiles, dashboard_
 from central_logger.http.problems import PROBLEM_RESPONSES, install_problem_handlers
 from central_logger.http.responses import ORJSONResponse
 from central_logger.http.security import install_security
+from central_logger.http.server import install_shutdown_cancellation_log, watch_supervisor
 from central_logger.http.state import AppState
 from central_logger.logs.router import router as logs_router
 from central_logger.logs.writer import LogWriter
@@ -50,6 +51,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # A worker of `serve --workers N` stops when that process is gone.
+        supervisor_watch = watch_supervisor()
         database_url = await asyncio.to_thread(resolve_database_url, settings)
         if migrate:
             await asyncio.to_thread(upgrade_to_head, database_url)
@@ -99,6 +102,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         try:
             yield
         finally:
+            if supervisor_watch is not None:
+                supervisor_watch.cancel()
             for task in background:
                 task.cancel()
             with contextlib.suppress(Exception):
@@ -126,6 +131,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     )
     install_problem_handlers(app, retry_after_seconds=settings.retry_after_seconds)
     install_security(app, settings)
+    install_shutdown_cancellation_log()
     app.include_router(health_router)
     app.include_router(auth_router)
     app.include_router(logs_router)

