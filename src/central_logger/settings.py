@@ -103,6 +103,12 @@ class Settings(BaseSettings):
     read_concurrency_per_tenant: int = Field(default=2, ge=1)
     read_queue_timeout_seconds: float = Field(default=2.0, gt=0)
     read_queue_max_waiting: int = Field(default=64, ge=0)
+    # Fairness: per-tenant ingestion work. At most INGEST_CONCURRENCY_PER_TENANT batches or
+    # OTLP exports of one tenant are parsed and validated at once per worker (the event
+    # loop's CPU); more wait in the tenant's queue, a 429 past the timeout or queue size.
+    ingest_concurrency_per_tenant: int = Field(default=1, ge=1)
+    ingest_queue_timeout_seconds: float = Field(default=30.0, gt=0)
+    ingest_queue_max_waiting: int = Field(default=64, ge=0)
 
     # Serving (`central-logger serve`). On SIGTERM, requests in flight get this long to
     # finish; then their connections are closed, so one slow upload cannot hold a

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from fastapi import FastAPI
 
-from central_logger.ratelimit.reads import ReadBudget
+from central_logger.ratelimit.concurrency import ConcurrencyBudget
 from tests.api.conftest import ADMIN_KEY, TENANT_A, TENANT_A_KEY, TENANT_B_KEY, auth
 from tests.api.factories import a_log
 from tests.api.live import p95
@@ -96,7 +96,7 @@ async def test_one_tenants_expensive_reads_leave_anothers_latency_within_5x(
 async def test_a_read_over_the_tenants_budget_waits_then_gets_429_with_retry_after(
     client: httpx.AsyncClient, app: FastAPI, settings_overrides: dict[str, Any]
 ) -> None:
-    budget: ReadBudget = app.state.central_logger.rate_limiter.reads
+    budget: ConcurrencyBudget = app.state.central_logger.rate_limiter.reads
     # Tenant A's one read slot is taken (as by a long read of its own).
     async with budget.slot(TENANT_A):
         refused = await client.get("/api/v1/logs", headers=auth(TENANT_A_KEY))

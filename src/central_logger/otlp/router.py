@@ -22,11 +22,14 @@ router = APIRouter(tags=["opentelemetry"])
 _MEDIA_TYPES = {codec.PROTOBUF, codec.JSON}
 
 
-async def decode_export(request: Request, state: State, _body: ReceivedBody) -> Decoded | Response:
+async def decode_export(
+    request: Request, state: State, principal: LimitedIngestPrincipal, _body: ReceivedBody
+) -> Decoded | Response:
     """The export's spans, or the 400 to answer in the request's own encoding.
 
     A dependency so that it runs before the connection is taken: decoding a large
-    export is CPU work no pooled connection should wait on."""
+    export is CPU work no pooled connection should wait on. It takes turns with the
+    tenant's other exports and batches (the ingestion work budget)."""
     media_type = _media_type(request)
     if media_type not in _MEDIA_TYPES:
         raise ProblemError(
@@ -34,11 +37,12 @@ async def decode_export(request: Request, state: State, _body: ReceivedBody) -> 
             "OTLP/HTTP takes application/x-protobuf or application/json",
             errors=[FieldError(field="header.content-type", reason="unsupported media type")],
         )
-    body = await read_raw(request, max_bytes=state.settings.max_body_bytes)
-    try:
-        return codec.spans_of(codec.parse(body, media_type))
-    except codec.MalformedRequestError as exc:
-        return Response(codec.error_status(media_type, str(exc)), 400, media_type=media_type)
+    async with state.rate_limiter.ingest_work.slot(principal.client_id):
+        body = await read_raw(request, max_bytes=state.settings.max_body_bytes)
+        try:
+            return codec.spans_of(codec.parse(body, media_type))
+        except codec.MalformedRequestError as exc:
+            return Response(codec.error_status(media_type, str(exc)), 400, media_type=media_type)
 
 
 def _media_type(request: Request) -> str:

@@ -20,7 +20,7 @@ from limits.storage import storage_from_string
 
 from central_logger.auth.schemas import Principal
 from central_logger.http.problems import FieldError, ProblemError
-from central_logger.ratelimit.reads import ReadBudget
+from central_logger.ratelimit.concurrency import INGEST_WORK, ConcurrencyBudget
 from central_logger.ratelimit.schemas import Allowance, Budget, Override
 from central_logger.settings import Settings
 
@@ -53,12 +53,16 @@ class RateLimiter:
         defaults: Mapping[Budget, Allowance],
         overrides: Mapping[str, Mapping[Budget, Allowance]],
         enabled: bool = True,
-        reads: ReadBudget | None = None,
+        reads: ConcurrencyBudget | None = None,
+        ingest_work: ConcurrencyBudget | None = None,
     ) -> None:
         self._storage = storage
         # Beside the ingestion budgets, the per-tenant read budget (always this
         # process's: it counts reads running here, not a rate).
-        self.reads = reads or ReadBudget(concurrency=2, max_wait_seconds=2.0, max_waiting=64)
+        self.reads = reads or ConcurrencyBudget(concurrency=2, max_wait_seconds=2.0, max_waiting=64)
+        self.ingest_work = ingest_work or ConcurrencyBudget(
+            concurrency=1, max_wait_seconds=30.0, max_waiting=64, kind=INGEST_WORK
+        )
         self._strategy = SlidingWindowCounterRateLimiter(storage)
         self._defaults = dict(defaults)
         self._overrides = {client: dict(budgets) for client, budgets in overrides.items()}
@@ -93,7 +97,8 @@ class RateLimiter:
             defaults=defaults,
             overrides=overrides,
             enabled=settings.rate_limit_enabled,
-            reads=ReadBudget.from_settings(settings),
+            reads=ConcurrencyBudget.reads_from_settings(settings),
+            ingest_work=ConcurrencyBudget.ingest_work_from_settings(settings),
         )
 
     def allowance(self, client_id: str, budget: Budget) -> Allowance:

@@ -1,13 +1,23 @@
-"""Per-tenant read budget: how many database reads one tenant may run at once.
+"""Per-tenant concurrency budgets: how much of one kind of work one tenant may run at
+once in this process.
 
-A read holds a pooled connection and PostgreSQL's CPU for as long as its query runs,
-so a tenant sending many expensive reads at once would take both from every other
+Reads: a read holds a pooled connection and PostgreSQL's CPU for as long as its query
+runs, so a tenant sending many expensive reads at once would take both from every other
 tenant. Each tenant (an admin key counts as the tenant it narrows to, or as "every
 tenant" when it does not) may run at most READ_CONCURRENCY_PER_TENANT reads at once in
 this process. The next ones wait in that tenant's own queue (first come, first served),
 never in another tenant's; a read that would wait longer than READ_QUEUE_TIMEOUT_SECONDS,
 or that finds READ_QUEUE_MAX_WAITING reads of its tenant already waiting, is answered
 429 with Retry-After. A slot is taken before a connection, so waiting costs none.
+
+Ingestion work: parsing, validating and storing a batch or an OTLP export is CPU on
+the event loop that every request of the process shares (parse, validation, the
+flush's parameters, the response). Each tenant may have at most
+INGEST_CONCURRENCY_PER_TENANT of them in progress at once per worker (the slot is taken
+after the body has arrived), so one tenant's flood of batches takes turns instead of
+filling the loop: another tenant's request waits behind one batch's slice of work, not
+behind every batch in flight. Its queue waits longer (INGEST_QUEUE_TIMEOUT_SECONDS)
+than a read's: a shipper would rather wait than retry.
 """
 
 from __future__ import annotations
@@ -35,19 +45,51 @@ class _TenantSlots:
     waiting: deque[asyncio.Future[None]] = field(default_factory=deque)
 
 
-class ReadBudget:
-    def __init__(self, *, concurrency: int, max_wait_seconds: float, max_waiting: int) -> None:
+@dataclass(frozen=True, slots=True)
+class WorkKind:
+    """What a budget counts, as its 429 names it."""
+
+    # "reads": the problem's field is `rate.reads`, its policy "concurrent-reads".
+    name: str
+    # "concurrent read budget spent"
+    reason: str
+
+
+READS = WorkKind("reads", "concurrent read budget spent")
+INGEST_WORK = WorkKind("ingest", "concurrent ingestion budget spent")
+
+
+class ConcurrencyBudget:
+    def __init__(
+        self,
+        *,
+        concurrency: int,
+        max_wait_seconds: float,
+        max_waiting: int,
+        kind: WorkKind = READS,
+    ) -> None:
+        self.kind = kind
         self.concurrency = concurrency
         self.max_wait_seconds = max_wait_seconds
         self.max_waiting = max_waiting
         self._tenants: dict[str, _TenantSlots] = {}
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> ReadBudget:
+    def reads_from_settings(cls, settings: Settings) -> ConcurrencyBudget:
         return cls(
             concurrency=settings.read_concurrency_per_tenant,
             max_wait_seconds=settings.read_queue_timeout_seconds,
             max_waiting=settings.read_queue_max_waiting,
+            kind=READS,
+        )
+
+    @classmethod
+    def ingest_work_from_settings(cls, settings: Settings) -> ConcurrencyBudget:
+        return cls(
+            concurrency=settings.ingest_concurrency_per_tenant,
+            max_wait_seconds=settings.ingest_queue_timeout_seconds,
+            max_waiting=settings.ingest_queue_max_waiting,
+            kind=INGEST_WORK,
         )
 
     def running(self, tenant: str | None) -> int:
@@ -56,7 +98,7 @@ class ReadBudget:
 
     @contextlib.asynccontextmanager
     async def slot(self, tenant: str | None) -> AsyncIterator[None]:
-        """Hold one of `tenant`'s read slots (None: every tenant) for the block."""
+        """Hold one of `tenant`'s slots (None: every tenant) for the block."""
         name = tenant or EVERY_TENANT
         slots = self._tenants.setdefault(name, _TenantSlots())
         if slots.running >= self.concurrency:
@@ -87,7 +129,7 @@ class ReadBudget:
                 slots.waiting.remove(turn)
             if isinstance(exc, TimeoutError):
                 raise self._busy(
-                    f"its reads waited {self.max_wait_seconds:g} s for a slot"
+                    f"its {self.kind.name} waited {self.max_wait_seconds:g} s for a slot"
                 ) from None
             raise
         # The releasing reader handed its slot over: `running` already counts it.
@@ -106,11 +148,11 @@ class ReadBudget:
         retry_after = max(1, math.ceil(self.max_wait_seconds))
         return ProblemError(
             429,
-            f"Too many concurrent reads for this tenant ({self.concurrency} at once); "
+            f"Too many concurrent {self.kind.name} for this tenant ({self.concurrency} at once); "
             f"{why}; retry in {retry_after} s",
-            errors=[FieldError(field="rate.reads", reason="concurrent read budget spent")],
+            errors=[FieldError(field=f"rate.{self.kind.name}", reason=self.kind.reason)],
             headers={
                 "Retry-After": str(retry_after),
-                "RateLimit-Policy": f'"concurrent-reads";q={self.concurrency}',
+                "RateLimit-Policy": f'"concurrent-{self.kind.name}";q={self.concurrency}',
             },
         )
