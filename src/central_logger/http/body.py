@@ -89,6 +89,13 @@ async def _read_limited(
     return b"".join(chunks)
 
 
+async def receive(request: Request, *, max_bytes: int) -> bytes:
+    """The raw body as it arrived (at most `max_bytes`, else 413; a client that leaves
+    mid-upload is a 400 logged at info), for the dependency that receives every body
+    before a shared resource is taken (`http.dependencies.ReceivedBody`)."""
+    return await _read_limited(request, max_bytes)
+
+
 def _bad_gzip(reason: str) -> ProblemError:
     return ProblemError(
         400, "The body is not valid gzip", errors=[FieldError(field="body", reason=reason)]

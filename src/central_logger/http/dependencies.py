@@ -21,7 +21,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from central_logger.http.problems import FieldError, ProblemError
+from central_logger.http.body import receive
 from central_logger.http.state import AppState
 from central_logger.settings import Settings
 
@@ -43,30 +43,11 @@ async def get_settings(state: State) -> Settings:
 CurrentSettings = Annotated[Settings, Depends(get_settings)]
 
 
-def _too_large(max_bytes: int) -> ProblemError:
-    return ProblemError(
-        413,
-        f"The request body is larger than the limit of {max_bytes} bytes",
-        errors=[FieldError(field="body", reason=f"over {max_bytes} bytes")],
-    )
-
-
 async def receive_body(request: Request, state: State) -> bytes:
     """The whole request body, read before anything shared is taken (at most
     MAX_BODY_BYTES; more is a 413). Handlers that read the body themselves
     (`http.body.read_json`, `read_raw`) then get these bytes back without waiting."""
-    max_bytes = state.settings.max_body_bytes
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise _too_large(max_bytes)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise _too_large(max_bytes)
-        chunks.append(chunk)
-    body = b"".join(chunks)
+    body = await receive(request, max_bytes=state.settings.max_body_bytes)
     # Starlette replays `_body` to every later `request.stream()` / `body()` of this
     # request (it is what `Request.body()` itself keeps), so the handler's own reader
     # sees the same bytes; FastAPI passes this Request object to the handler too.
