@@ -34,7 +34,6 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = 5 * 1024 * 1024
     max_batch_size: int = 1000
-    max_page_size: int = 500
     # Beyond this many matching rows, list totals are reported as a lower bound.
     count_limit: int = 1_000
     # Clock skew tolerated on executed_at.

@@ -15,15 +15,12 @@ worker); a client is not. So:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central_logger.http.body import receive
 from central_logger.http.state import AppState
-from central_logger.settings import Settings
 
 
 # Dependencies are `async def` on purpose: FastAPI runs a plain `def` dependency in a
@@ -34,13 +31,6 @@ async def get_state(request: Request) -> AppState:
 
 
 State = Annotated[AppState, Depends(get_state)]
-
-
-async def get_settings(state: State) -> Settings:
-    return state.settings
-
-
-CurrentSettings = Annotated[Settings, Depends(get_settings)]
 
 
 async def receive_body(request: Request, state: State) -> bytes:
@@ -56,16 +46,3 @@ async def receive_body(request: Request, state: State) -> bytes:
 
 
 ReceivedBody = Annotated[bytes, Depends(receive_body)]
-
-
-async def get_conn(state: State, _body: ReceivedBody) -> AsyncIterator[AsyncConnection]:
-    """One transaction per request, for routes without a principal.
-
-    Taken only once the body is received, committed when the handler returns and
-    before the response is sent, so a 2xx always means committed and no request holds
-    a connection while it waits on the network (see the module docstring)."""
-    async with state.engine.begin() as conn:
-        yield conn
-
-
-Conn = Annotated[AsyncConnection, Depends(get_conn, scope="function")]
