@@ -19,8 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from central_logger.audit import service as audit_service
 from central_logger.audit.schemas import AuditKind, AuditQuery
 from central_logger.auth import service as keys_service
-from central_logger.auth.keys import display_prefix, hash_key
-from central_logger.auth.repository import select_active_key_by_hash
+from central_logger.auth.keys import display_prefix
 from central_logger.auth.schemas import Scope
 from central_logger.db.embedded import release_embedded
 from central_logger.db.engine import create_engine
@@ -84,7 +83,7 @@ def _dev_key(settings: Settings, database_url: str) -> str:
     async def valid_or_new(conn: AsyncConnection) -> str:
         if key_file.is_file():
             key = key_file.read_text().strip()
-            if await select_active_key_by_hash(conn, key_hash=hash_key(key)) is not None:
+            if await keys_service.is_active_key(conn, key):
                 return key
         created = await keys_service.create_key(
             conn,

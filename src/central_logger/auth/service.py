@@ -253,3 +253,13 @@ async def rotate_key(
         },
     )
     return created, _info(retiring)
+
+
+async def client_ids_with_keys(conn: AsyncConnection) -> Sequence[str]:
+    """The tenants that stored (not configured) keys belong to; admin keys name none."""
+    return await repository.select_client_ids(conn)
+
+
+async def is_active_key(conn: AsyncConnection, key: str) -> bool:
+    """Whether `key` is a stored key that works now (not revoked, not expired)."""
+    return await repository.select_active_key_by_hash(conn, key_hash=hash_key(key)) is not None

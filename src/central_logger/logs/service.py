@@ -13,7 +13,7 @@ from uuid import UUID
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from central_logger.auth import repository as key_repository
+from central_logger.auth import service as keys_service
 from central_logger.auth.tenancy import Tenancy
 from central_logger.http.problems import FieldError, ProblemError, validation_problem
 from central_logger.logs import repository
@@ -241,11 +241,17 @@ async def get_log(conn: AsyncConnection, *, tenancy: Tenancy, log_id: UUID) -> L
     return LogDetail.model_validate(dict(rows[0]))
 
 
+async def store_trace_log(conn: AsyncConnection, *, client_id: str, row: LogRow) -> None:
+    """Store the log a trace makes, or refresh its payload when a later export brings
+    more of the trace's spans (the fields the metrics count stay as first stored)."""
+    await repository.upsert_refreshing_payload(conn, client_id=client_id, row=row)
+
+
 async def list_clients(conn: AsyncConnection, *, configured: set[str]) -> ClientList:
     """Tenants with logs, with keys in the store, or configured in API_KEYS."""
     client_ids = (
         configured
         | set(await repository.select_client_ids(conn))
-        | set(await key_repository.select_client_ids(conn))
+        | set(await keys_service.client_ids_with_keys(conn))
     )
     return ClientList(items=[ClientSummary(client_id=c) for c in sorted(client_ids)])

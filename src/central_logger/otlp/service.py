@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from central_logger.db.tenancy import state_tenant
-from central_logger.logs import repository as logs_repository
+from central_logger.logs import service as logs_service
 from central_logger.logs.models import LogRow
 from central_logger.logs.validation import to_row
 from central_logger.otlp import repository
@@ -168,7 +168,7 @@ async def ingest_spans(
             refused.spans += spans_in_request[trace_id]
             refused.reasons.append(f"trace {trace_id}: {reasons}")
             continue
-        await logs_repository.upsert_refreshing_payload(conn, client_id=client_id, row=row)
+        await logs_service.store_trace_log(conn, client_id=client_id, row=row)
     return refused
 
 
