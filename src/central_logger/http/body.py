@@ -17,11 +17,9 @@ from starlette.requests import ClientDisconnect
 
 from central_logger.http.json_checks import (
     JsonLimits,
-    check_prefix,
     check_text,
     check_value,
     neutralised,
-    upper_value_count,
 )
 from central_logger.http.problems import FieldError, ProblemError
 from central_logger.settings import Settings
@@ -52,31 +50,21 @@ def _too_large(max_bytes: int, what: str) -> ProblemError:
     )
 
 
-async def _read_limited(
-    request: Request, max_bytes: int, json_limits: JsonLimits | None = None
-) -> bytes:
-    """The body, up to `max_bytes`; with `json_limits`, a body whose first bytes already
-    hold more JSON values than the limit is refused before the rest is read (a quick
-    count per chunk, and the exact one over the prefix each time the quick one doubles,
-    so the work stays linear)."""
+async def _read_limited(request: Request, max_bytes: int) -> bytes:
+    """The body, up to `max_bytes` (413 beyond). Every JSON route has received its body
+    before the handler runs (`http.dependencies.ReceivedBody`), so the value limit is
+    decided on the whole text, before the parse (`check_text`)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise _too_large(max_bytes, "The request body")
     chunks: list[bytes] = []
     size = 0
-    quick_count = 0
-    next_exact_count = json_limits.max_values if json_limits else 0
     try:
         async for chunk in request.stream():
             size += len(chunk)
             if size > max_bytes:
                 raise _too_large(max_bytes, "The request body")
             chunks.append(chunk)
-            if json_limits is not None:
-                quick_count += upper_value_count(chunk)
-                if quick_count > next_exact_count:
-                    check_prefix(b"".join(chunks), json_limits)
-                    next_exact_count = 2 * quick_count
     except ClientDisconnect:
         # The client went away mid-upload: an everyday event, not a fault. Nothing was
         # stored; the answer goes nowhere, but it ends the request like any other 4xx.
@@ -179,12 +167,7 @@ async def read_json(
 ) -> JsonBody:
     _check_content_type(request)
     limits = limits or JsonLimits()
-    # The count before the body is all read applies to the bytes as sent: only when
-    # they are not compressed.
-    identity = _content_encoding(request) in ("", "identity")
-    raw = _decode(
-        request, await _read_limited(request, max_bytes, limits if identity else None), max_bytes
-    )
+    raw = _decode(request, await _read_limited(request, max_bytes), max_bytes)
     if not raw.strip():
         raise ProblemError(
             400, "The request body is empty", errors=[FieldError(field="body", reason="empty")]

@@ -238,24 +238,6 @@ def _too_many_values(limits: JsonLimits, count: int | None) -> ProblemError:
     )
 
 
-def upper_value_count(chunk: bytes) -> int:
-    """Values and keys in a piece of the text, counting what strings hold too: at most
-    the true count plus the structural bytes inside strings (memchr-speed)."""
-    return chunk.count(b",") + chunk.count(b":") + chunk.count(b"[") + chunk.count(b"{")
-
-
-def check_prefix(prefix: bytes, limits: JsonLimits) -> None:
-    """Refuse a body whose first bytes already hold more values than the limit, before
-    the rest is read. A prefix may end inside a string or an escape; its count is exact
-    up to there, and never more than the whole body's."""
-    structure = skeleton(neutralised(prefix), limits.max_values)
-    if structure is None:
-        raise _too_many_values(limits, None)
-    count = value_count(structure)
-    if count > limits.max_values:
-        raise _too_many_values(limits, count)
-
-
 def check_text(neutral: bytes, limits: JsonLimits) -> bytes:
     """What is decided before the parse, since the parse of a body with too many values
     is itself the cost to avoid. Returns the body's structure for `check_value`."""

@@ -84,9 +84,8 @@ async def export_traces(
         max_future=timedelta(seconds=state.settings.max_future_seconds),
     )
     reasons = decoded.reasons + refused.reasons
+    media_type = _media_type(request)
     content = codec.export_response(
-        _media_type(request),
-        rejected=decoded.rejected + refused.spans,
-        message="; ".join(reasons)[:1000],
+        media_type, rejected=decoded.rejected + refused.spans, message="; ".join(reasons)[:1000]
     )
-    return Response(content, 200, media_type=_media_type(request))
+    return Response(content, 200, media_type=media_type)
