@@ -97,6 +97,12 @@ async def test_a_batch_over_the_tenants_ingestion_budget_waits_then_gets_429(
         assert refused.json()["errors"] == [
             {"field": "rate.ingest", "reason": "concurrent ingestion budget spent"}
         ]
+        # An OTLP export is the same work and takes the same turn.
+        export = await client.post(
+            "/v1/traces", content=b'{"resourceSpans": []}', headers=auth(TENANT_A_KEY) | JSON
+        )
+        assert export.status_code == 429
+        assert export.json()["errors"][0]["field"] == "rate.ingest"
         # Tenant B has its own budget; a single log is not budgeted work.
         other = await client.post(
             "/api/v1/logs/batch", content=small, headers=auth(TENANT_B_KEY) | JSON

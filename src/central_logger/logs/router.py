@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from datetime import timedelta
 from typing import Annotated, Any
 from uuid import UUID
@@ -13,7 +12,7 @@ from starlette.responses import Response
 from central_logger.auth.dependencies import AdminPrincipal, ReadConn, ReadPrincipal
 from central_logger.auth.tenancy import ingest_client_id, read_tenancy
 from central_logger.http.body import json_limits, read_json
-from central_logger.http.dependencies import ReceivedBody, State
+from central_logger.http.dependencies import State
 from central_logger.http.problems import PROBLEM_MEDIA_TYPE, PROBLEM_RESPONSES, Problem
 from central_logger.http.query import QueryText
 from central_logger.http.responses import ORJSONResponse
@@ -27,11 +26,12 @@ from central_logger.logs.schemas import (
     LogListParams,
     LogPage,
 )
-from central_logger.ratelimit.dependencies import LimitedIngestPrincipal
+from central_logger.ratelimit.dependencies import (
+    IngestTurn,
+    LargeBodyIngestTurn,
+    LimitedIngestPrincipal,
+)
 from central_logger.ratelimit.schemas import Budget
-
-# Single logs with a larger body take the tenant's ingestion turn (ratelimit/concurrency).
-_UNBUDGETED_BODY_BYTES = 64 * 1024
 
 router = APIRouter(prefix="/api/v1", tags=["logs"], responses=PROBLEM_RESPONSES)
 
@@ -70,31 +70,19 @@ async def create_log(
     request: Request,
     principal: LimitedIngestPrincipal,
     state: State,
-    received: ReceivedBody,
+    _turn: LargeBodyIngestTurn,
     client_id: OnBehalfOf = None,
 ) -> Response:
     settings = state.settings
-    tenant = ingest_client_id(principal, client_id)
-    # A typical log is a few kB and a fraction of a millisecond of work, left unbudgeted
-    # so a tenant's many small sends overlap; a large body takes the tenant's turn like
-    # a batch does.
-    turn = (
-        state.rate_limiter.ingest_work.slot(tenant)
-        if len(received) > _UNBUDGETED_BODY_BYTES
-        else contextlib.nullcontext()
+    body = await read_json(request, max_bytes=settings.max_body_bytes, limits=json_limits(settings))
+    await state.rate_limiter.charge(principal, Budget.LOGS)
+    result = await service.ingest_one(
+        state.log_writer,
+        client_id=ingest_client_id(principal, client_id),
+        item=body.value,
+        check_nul=body.may_contain_nul,
+        max_future=timedelta(seconds=settings.max_future_seconds),
     )
-    async with turn:
-        body = await read_json(
-            request, max_bytes=settings.max_body_bytes, limits=json_limits(settings)
-        )
-        await state.rate_limiter.charge(principal, Budget.LOGS)
-        result = await service.ingest_one(
-            state.log_writer,
-            client_id=tenant,
-            item=body.value,
-            check_nul=body.may_contain_nul,
-            max_future=timedelta(seconds=settings.max_future_seconds),
-        )
     return ORJSONResponse(
         result.model_dump(mode="json"), status_code=200 if result.duplicate else 201
     )
@@ -110,26 +98,20 @@ async def create_log_batch(
     request: Request,
     principal: LimitedIngestPrincipal,
     state: State,
-    _body: ReceivedBody,
+    _turn: IngestTurn,
     client_id: OnBehalfOf = None,
 ) -> Response:
     settings = state.settings
-    tenant = ingest_client_id(principal, client_id)
-    # The body has arrived (ReceivedBody). Parse, checks and store take turns with the
-    # tenant's other batches: one tenant's flood keeps one batch per worker on the
-    # event loop, not all of them (measured in tests/api/test_fairness_ingest.py).
-    async with state.rate_limiter.ingest_work.slot(tenant):
-        body = await read_json(
-            request, max_bytes=settings.max_body_bytes, limits=json_limits(settings)
-        )
-        items = service.batch_items(body.value, max_batch_size=settings.max_batch_size)
-        await state.rate_limiter.charge(principal, Budget.LOGS, len(items))
-        batch = await service.validate_batch(
-            items,
-            check_nul=body.may_contain_nul,
-            max_future=timedelta(seconds=settings.max_future_seconds),
-        )
-        result = await service.store_batch(state.log_writer, client_id=tenant, batch=batch)
+    body = await read_json(request, max_bytes=settings.max_body_bytes, limits=json_limits(settings))
+    items = service.batch_items(body.value, max_batch_size=settings.max_batch_size)
+    await state.rate_limiter.charge(principal, Budget.LOGS, len(items))
+    result = await service.ingest_batch(
+        state.log_writer,
+        client_id=ingest_client_id(principal, client_id),
+        items=items,
+        check_nul=body.may_contain_nul,
+        max_future=timedelta(seconds=settings.max_future_seconds),
+    )
     return ORJSONResponse(result.model_dump(mode="json"))
 
 

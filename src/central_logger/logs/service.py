@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -77,21 +76,19 @@ def batch_items(body: Any, *, max_batch_size: int) -> list[Any]:
 _ITEMS_PER_TURN = 50
 
 
-@dataclass(slots=True)
-class ValidatedBatch:
-    """A batch's items checked: every outcome by index, and the rows to store."""
-
-    results: list[BatchItemResult] = field(default_factory=list)
-    to_insert: list[LogRow] = field(default_factory=list)
-    # The index of each stored id's first item (the same id again is a replay).
-    first_index_of: dict[UUID, int] = field(default_factory=dict)
-
-
-async def validate_batch(
-    items: list[Any], *, check_nul: bool, max_future: timedelta
-) -> ValidatedBatch:
-    """Check every item; one bad item never costs its siblings their place."""
-    batch = ValidatedBatch()
+async def ingest_batch(
+    writer: LogWriter,
+    *,
+    client_id: str,
+    items: list[Any],
+    check_nul: bool,
+    max_future: timedelta,
+) -> BatchResult:
+    """Store every valid item; report the others by index. One bad item never costs
+    its siblings their place."""
+    results: list[BatchItemResult] = []
+    to_insert: list[LogRow] = []
+    first_index_of: dict[UUID, int] = {}
     now = datetime.now(UTC)
     for index, item in enumerate(items):
         if index and index % _ITEMS_PER_TURN == 0:
@@ -101,25 +98,19 @@ async def validate_batch(
         row = to_row(item, check_nul=check_nul, max_future=max_future, now=now)
         if not isinstance(row, LogRow):
             errors = [FieldErrorOut(field=e.field, reason=e.reason) for e in row]
-            batch.results.append(
-                BatchItemResult(index=index, id=None, outcome="rejected", errors=errors)
-            )
+            results.append(BatchItemResult(index=index, id=None, outcome="rejected", errors=errors))
             continue
-        outcome = "duplicate" if row.id in batch.first_index_of else "accepted"
+        # The same id twice in one batch: the first is the log, the rest are replays.
+        outcome = "duplicate" if row.id in first_index_of else "accepted"
         if outcome == "accepted":
-            batch.first_index_of[row.id] = index
-            batch.to_insert.append(row)
-        batch.results.append(BatchItemResult(index=index, id=row.id, outcome=outcome))
-    return batch
+            first_index_of[row.id] = index
+            to_insert.append(row)
+        results.append(BatchItemResult(index=index, id=row.id, outcome=outcome))
 
-
-async def store_batch(writer: LogWriter, *, client_id: str, batch: ValidatedBatch) -> BatchResult:
-    """Store the valid rows (committed on return) and report every item by index."""
-    results = batch.results
-    inserted = await writer.store(client_id, batch.to_insert)
-    for row in batch.to_insert:
+    inserted = await writer.store(client_id, to_insert)
+    for row in to_insert:
         if row.id not in inserted:
-            results[batch.first_index_of[row.id]].outcome = "duplicate"
+            results[first_index_of[row.id]].outcome = "duplicate"
 
     accepted = sum(1 for r in results if r.outcome == "accepted")
     rejected = sum(1 for r in results if r.outcome == "rejected")
@@ -129,20 +120,6 @@ async def store_batch(writer: LogWriter, *, client_id: str, batch: ValidatedBatc
         rejected=rejected,
         items=results,
     )
-
-
-async def ingest_batch(
-    writer: LogWriter,
-    *,
-    client_id: str,
-    items: list[Any],
-    check_nul: bool,
-    max_future: timedelta,
-) -> BatchResult:
-    """Validate and store a batch in one go (the demo and backfills; the HTTP route
-    takes the two steps apart to hold its ingestion slot only while validating)."""
-    batch = await validate_batch(items, check_nul=check_nul, max_future=max_future)
-    return await store_batch(writer, client_id=client_id, batch=batch)
 
 
 def encode_cursor(position: Position, *, order: str) -> str:

@@ -14,7 +14,7 @@ from central_logger.http.dependencies import ReceivedBody, State
 from central_logger.http.problems import FieldError, ProblemError
 from central_logger.otlp import codec, service
 from central_logger.otlp.schemas import Decoded
-from central_logger.ratelimit.dependencies import LimitedIngestPrincipal
+from central_logger.ratelimit.dependencies import IngestTurn, LimitedIngestPrincipal
 from central_logger.ratelimit.schemas import Budget
 
 router = APIRouter(tags=["opentelemetry"])
@@ -22,14 +22,12 @@ router = APIRouter(tags=["opentelemetry"])
 _MEDIA_TYPES = {codec.PROTOBUF, codec.JSON}
 
 
-async def decode_export(
-    request: Request, state: State, principal: LimitedIngestPrincipal, _body: ReceivedBody
-) -> Decoded | Response:
+async def decode_export(request: Request, state: State, _body: ReceivedBody) -> Decoded | Response:
     """The export's spans, or the 400 to answer in the request's own encoding.
 
     A dependency so that it runs before the connection is taken: decoding a large
-    export is CPU work no pooled connection should wait on. It takes turns with the
-    tenant's other exports and batches (the ingestion work budget)."""
+    export is CPU work no pooled connection should wait on. The handler declares the
+    tenant's ingestion turn before it, so the decode happens in that turn."""
     media_type = _media_type(request)
     if media_type not in _MEDIA_TYPES:
         raise ProblemError(
@@ -37,12 +35,11 @@ async def decode_export(
             "OTLP/HTTP takes application/x-protobuf or application/json",
             errors=[FieldError(field="header.content-type", reason="unsupported media type")],
         )
-    async with state.rate_limiter.ingest_work.slot(principal.client_id):
-        body = await read_raw(request, max_bytes=state.settings.max_body_bytes)
-        try:
-            return codec.spans_of(codec.parse(body, media_type))
-        except codec.MalformedRequestError as exc:
-            return Response(codec.error_status(media_type, str(exc)), 400, media_type=media_type)
+    body = await read_raw(request, max_bytes=state.settings.max_body_bytes)
+    try:
+        return codec.spans_of(codec.parse(body, media_type))
+    except codec.MalformedRequestError as exc:
+        return Response(codec.error_status(media_type, str(exc)), 400, media_type=media_type)
 
 
 def _media_type(request: Request) -> str:
@@ -70,6 +67,7 @@ DecodedExport = Annotated[Decoded | Response, Depends(decode_export)]
 async def export_traces(
     request: Request,
     principal: LimitedIngestPrincipal,
+    _turn: IngestTurn,
     decoded: DecodedExport,
     conn: TenantConn,
     state: State,
