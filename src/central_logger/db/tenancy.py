@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from central_logger.db import definitions
-
 APP_ROLE = "central_logger_app"
 # The tenant tables as the trust migration (20261126_trust) found them, which reads
 # these two: the rollup tables then matched the prefix. The list of today is
@@ -48,9 +46,18 @@ async def state_tenant(conn: AsyncConnection, client_id: str | None) -> None:
 
 
 def tenant_policy_sql(table: str) -> list[str]:
-    """The statements that put `table` under tenant row-level security, replacing a
-    policy it has (for migrations; the policy is defined once, in db/sql/)."""
+    """The statements that put `table` under tenant row-level security, as the
+    migrations of 2026-11-26/27 (trust, otlp, histograms) ran them: frozen here so that
+    those migrations build the same database whatever the policy becomes. Never edit;
+    the policy of today is db/sql/tenant_isolation.sql (test_schema_source checks that
+    both agree while they should), and a change to it is a new migration."""
+    condition = (
+        "client_id = current_setting('app.client_id', true)"
+        " OR current_setting('app.is_admin', true) = 'on'"
+    )
     return [
-        f"DROP POLICY IF EXISTS {definitions.TENANT_POLICY} ON {table}",
-        definitions.tenant_isolation(table),
+        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
+        f"DROP POLICY IF EXISTS tenant_isolation ON {table}",
+        f"CREATE POLICY tenant_isolation ON {table} USING ({condition}) WITH CHECK ({condition})",
     ]
