@@ -140,8 +140,11 @@ _CATALOG: dict[str, str] = {
         WHERE n.nspname = 'public' AND NOT t.tgisinternal AND NOT c.relispartition
     """,
     "policies": """
-        SELECT tablename, policyname, permissive, roles, cmd, qual, with_check
-        FROM pg_policies WHERE schemaname = 'public'
+        SELECT p.tablename, p.policyname, p.permissive, p.roles, p.cmd, p.qual, p.with_check
+        FROM pg_policies p
+        JOIN pg_namespace n ON n.nspname = p.schemaname
+        JOIN pg_class c ON c.relname = p.tablename AND c.relnamespace = n.oid
+        WHERE p.schemaname = 'public' AND NOT c.relispartition
     """,
 }
 

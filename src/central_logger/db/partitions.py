@@ -113,6 +113,24 @@ async def list_partitions(conn: AsyncConnection) -> list[Partition]:
     return sorted(partitions, key=lambda p: p.day)
 
 
+async def attached_days(conn: AsyncConnection) -> list[date]:
+    """The days workflow_logs has a partition for (a catalog read: ~0.2 ms)."""
+    result = await conn.execute(
+        text(
+            """
+            SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+            WHERE i.inhparent = CAST('workflow_logs' AS regclass) AND NOT i.inhdetachpending
+            """
+        )
+    )
+    days = []
+    for (name,) in result:
+        match = _NAME.match(name)
+        if match is not None:
+            days.append(datetime.strptime(match.group(1), "%Y%m%d").date())
+    return sorted(days)
+
+
 async def tenants_in(conn: AsyncConnection, partition: Partition) -> Sequence[str]:
     """The tenants with logs in the partition, by a loose index scan (one probe per
     tenant). The partition is named, so the caller must be the provider."""

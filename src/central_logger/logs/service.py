@@ -16,7 +16,7 @@ from central_logger.auth import service as keys_service
 from central_logger.auth.tenancy import Tenancy
 from central_logger.db import partitions
 from central_logger.http.problems import FieldError, ProblemError, validation_problem
-from central_logger.logs import repository
+from central_logger.logs import paging, repository
 from central_logger.logs.models import LogQuery, LogRow, Position
 from central_logger.logs.schemas import (
     BatchItemResult,
@@ -168,7 +168,7 @@ async def list_logs(
     validating 500 rows through the model cost more than the query itself."""
     query = log_query(tenancy, params)
     after = decode_cursor(params.cursor, order=params.order) if params.cursor else None
-    page = await repository.select_page(
+    page = await paging.read_page(
         conn,
         query=query,
         newest_first=params.order == "desc",
@@ -182,11 +182,7 @@ async def list_logs(
     if len(page.items) > params.page_size:
         last = items[-1]
         next_cursor = encode_cursor(Position(last["executed_at"], last["id"]), order=params.order)
-    counted = (
-        page.matching
-        if page.matching is not None
-        else await repository.count_matching(conn, query=query, limit=count_limit + 1)
-    )
+    counted = page.matching or 0
     return {
         "items": items,
         "page": params.page,

@@ -127,6 +127,15 @@ BEGIN
                  AND attcompression = 'l') THEN
         EXECUTE 'ALTER TABLE ' || quote_ident(partition) || ' SET (toast_tuple_target = 512)';
     END IF;
+    -- The parent's policy (db/sql/tenant_isolation.sql) guards every query through
+    -- workflow_logs; this copy guards the partition read by its own name.
+    EXECUTE 'ALTER TABLE ' || quote_ident(partition) || ' ENABLE ROW LEVEL SECURITY';
+    EXECUTE 'ALTER TABLE ' || quote_ident(partition) || ' FORCE ROW LEVEL SECURITY';
+    EXECUTE 'CREATE POLICY tenant_isolation ON ' || quote_ident(partition)
+        || ' USING (client_id = current_setting(''app.client_id'', true)'
+        || ' OR current_setting(''app.is_admin'', true) = ''on'')'
+        || ' WITH CHECK (client_id = current_setting(''app.client_id'', true)'
+        || ' OR current_setting(''app.is_admin'', true) = ''on'')';
     EXECUTE 'ALTER TABLE workflow_logs ATTACH PARTITION ' || quote_ident(partition)
         || ' FOR VALUES FROM (' || quote_literal(low) || ') TO ('
         || quote_literal(low + interval '1 day') || ')';
