@@ -22,30 +22,19 @@ from central_logger.logs.models import LogQuery, LogRow, Page, Position, TenantR
 
 # Hot path, on the driver (docs/performance.md: "One insert statement for one log or
 # many thousands"). One statement for one row or many thousands, from any number of
-# tenants: arrays in; an id already in workflow_log_ids (a replay, whatever its other
-# fields) is skipped, as is the second of one id given twice in the statement; and
-# RETURNING tells which rows were new. The same text every time, so psycopg prepares
-# it. The arrays go in PostgreSQL's binary format (`%(name)b`): psycopg escapes a
-# text-format array element by element with a regular expression, which cost ~110 ms
-# per thousand 1 KB payloads against ~1 ms in binary.
+# tenants: arrays in; the ids go into workflow_log_ids first, where an id already stored
+# (a replay, whatever its other fields) is skipped, and only the logs whose id was new
+# are inserted; RETURNING tells which. The caller passes each (client, id) once. The
+# same text every time, so psycopg prepares it. The arrays go in PostgreSQL's binary
+# format (`%(name)b`): psycopg escapes a text-format array element by element with a
+# regular expression, which cost ~110 ms per thousand 1 KB payloads against ~1 ms in
+# binary. The ids' arrays are sent twice rather than the logs' rows sorted or
+# materialised to share them (measured: a third cheaper per 1000-log statement).
 _INSERT_ROWS = """
-    WITH given AS (
-        SELECT * FROM unnest(
-            %(ids)b::uuid[], %(client_ids)b::text[], %(environments)b::text[],
-            %(workflow_versions)b::text[], %(ticket_ids)b::text[],
-            %(executed_ats)b::timestamptz[], %(execution_times)b::float8[],
-            %(statuses)b::text[], %(categories)b::text[], %(resolution_statuses)b::text[],
-            %(metrics)b::text[], %(payloads)b::text[]
-        ) WITH ORDINALITY AS r(id, client_id, environment, workflow_version, ticket_id,
-                               executed_at, execution_time_seconds, status, category,
-                               resolution_status, metrics, payload, position)
-    ),
-    first_of_each AS (
-        SELECT DISTINCT ON (id, client_id) * FROM given ORDER BY id, client_id, position
-    ),
-    new_ids AS (
+    WITH new_ids AS (
         INSERT INTO workflow_log_ids (id, client_id, executed_at)
-        SELECT id, client_id, executed_at FROM first_of_each ORDER BY position
+        SELECT * FROM unnest(%(ids)b::uuid[], %(client_ids)b::text[],
+                             %(executed_ats)b::timestamptz[])
         ON CONFLICT (id, client_id) DO NOTHING
         RETURNING id, client_id
     )
@@ -55,7 +44,14 @@ _INSERT_ROWS = """
     SELECT r.id, r.client_id, r.environment, r.workflow_version, r.ticket_id, r.executed_at,
            r.execution_time_seconds, r.status, r.category, r.resolution_status,
            r.metrics::jsonb, r.payload::jsonb
-    FROM first_of_each r JOIN new_ids USING (id, client_id)
+    FROM unnest(
+        %(ids)b::uuid[], %(client_ids)b::text[], %(environments)b::text[],
+        %(workflow_versions)b::text[], %(ticket_ids)b::text[], %(executed_ats)b::timestamptz[],
+        %(execution_times)b::float8[], %(statuses)b::text[], %(categories)b::text[],
+        %(resolution_statuses)b::text[], %(metrics)b::text[], %(payloads)b::text[]
+    ) AS r(id, client_id, environment, workflow_version, ticket_id, executed_at,
+           execution_time_seconds, status, category, resolution_status, metrics, payload)
+    WHERE (r.id, r.client_id) IN (SELECT id, client_id FROM new_ids)
     RETURNING client_id, id
 """
 
@@ -65,6 +61,12 @@ async def insert_rows(conn: AsyncConnection, rows: Sequence[TenantRow]) -> set[t
     rest were stored already)."""
     if not rows:
         return set()
+    # An id given twice in one statement: the first is the one stored, as if they had
+    # come one after the other.
+    first: dict[tuple[str, UUID], TenantRow] = {}
+    for tenant_row in rows:
+        first.setdefault((tenant_row.client_id, tenant_row.row.id), tenant_row)
+    rows = list(first.values())
     logs_ = [t.row for t in rows]
     result = await conn.exec_driver_sql(
         _INSERT_ROWS,
