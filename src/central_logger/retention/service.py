@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -246,14 +247,19 @@ async def _expire_logs(
         for client, cutoff in cutoffs.items():
             if cutoff <= partitions.day_start(partition.day):
                 continue
-            while True:
-                deleted = await repository.delete_expired_logs(
-                    conn, partition, client_id=client, before=cutoff, limit=batch_rows
-                )
-                if deleted:
-                    report.logs_deleted[client] = report.logs_deleted.get(client, 0) + deleted
-                if deleted < batch_rows:
-                    break
+            deleted = await _in_batches(
+                partial(
+                    repository.delete_expired_logs,
+                    conn,
+                    partition,
+                    client_id=client,
+                    before=cutoff,
+                    limit=batch_rows,
+                ),
+                batch_rows,
+            )
+            if deleted:
+                report.logs_deleted[client] = report.logs_deleted.get(client, 0) + deleted
 
 
 async def _drop(
@@ -282,16 +288,33 @@ async def _expire_rollups(
     for client in await repository.rollup_tenants(conn):
         cutoff = policies.of(client).rollups_cutoff(now)
         for table, time_column in repository.ROLLUP_TABLES:
-            while True:
-                deleted = await repository.delete_expired_rollups(
-                    conn, table, time_column, client_id=client, before=cutoff, limit=batch_rows
+            deleted = await _in_batches(
+                partial(
+                    repository.delete_expired_rollups,
+                    conn,
+                    table,
+                    time_column,
+                    client_id=client,
+                    before=cutoff,
+                    limit=batch_rows,
+                ),
+                batch_rows,
+            )
+            if deleted:
+                report.rollup_rows_deleted[client] = (
+                    report.rollup_rows_deleted.get(client, 0) + deleted
                 )
-                if deleted:
-                    report.rollup_rows_deleted[client] = (
-                        report.rollup_rows_deleted.get(client, 0) + deleted
-                    )
-                if deleted < batch_rows:
-                    break
+
+
+async def _in_batches(delete_batch: Callable[[], Awaitable[int]], batch_rows: int) -> int:
+    """Repeat a bounded delete (one short transaction each) until a batch comes back
+    short; return how many rows left in all."""
+    total = 0
+    while True:
+        deleted = await delete_batch()
+        total += deleted
+        if deleted < batch_rows:
+            return total
 
 
 async def run_retention_loop(
