@@ -115,10 +115,12 @@ _CATALOG: dict[str, str] = {
         WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'S') AND NOT c.relispartition
     """,
     "constraints": """
+        -- NOT NULL is compared with the columns: PostgreSQL 18 also lists it here, under
+        -- a name that depends on which other table held that name when it was made.
         SELECT c.relname, k.conname, pg_get_constraintdef(k.oid)
         FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
         JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname = 'public' AND NOT c.relispartition
+        WHERE n.nspname = 'public' AND NOT c.relispartition AND k.contype <> 'n'
     """,
     "indexes": """
         SELECT tablename, indexname, indexdef FROM pg_indexes i

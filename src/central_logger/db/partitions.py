@@ -113,6 +113,13 @@ async def list_partitions(conn: AsyncConnection) -> list[Partition]:
     return sorted(partitions, key=lambda p: p.day)
 
 
+async def plan_generically(conn: AsyncConnection) -> None:
+    """For the rest of this transaction, prepared statements use their generic plan,
+    whose partitions are pruned as it starts, instead of a custom plan made (for every
+    partition the statement might read) at each execution."""
+    await conn.execute(text("SELECT set_config('plan_cache_mode', 'force_generic_plan', true)"))
+
+
 async def attached_days(conn: AsyncConnection) -> list[date]:
     """The days workflow_logs has a partition for (a catalog read: ~0.2 ms)."""
     result = await conn.execute(
