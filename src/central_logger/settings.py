@@ -114,6 +114,12 @@ class Settings(BaseSettings):
     # shutdown (or a rolling deploy) open.
     shutdown_timeout_seconds: int = Field(default=30, ge=1)
 
+    # Fairness: ingestion bodies over 64 kB (batches of more than ~200 logs, large single
+    # logs) are parsed and validated in this many worker processes per service worker,
+    # off the event loop and its GIL (`http/offload.py`); 0 parses them in a thread of
+    # the service worker, as smaller bodies are.
+    parse_processes: int = Field(default=1, ge=0)
+
     @field_validator("admin_api_keys", "cors_origins", mode="before")
     @classmethod
     def _parse_admin_keys(cls, value: object) -> object:

@@ -253,7 +253,12 @@ def test_hostile_bodies_leave_another_tenants_reads_within_bound(
             for job in jobs:
                 job.result()
 
+    started = time.perf_counter()
     loaded = p95_while(hostile_load)
+    print(
+        f"\nB read p95 {unloaded * 1000:.1f} -> {loaded * 1000:.1f} ms"
+        f" ({loaded / unloaded:.1f}x); hostile burst {time.perf_counter() - started:.1f} s"
+    )
     assert loaded <= RATIO_BOUND * unloaded, (
         f"tenant B's read p95 {loaded * 1000:.1f} ms under hostile bodies, "
         f"{unloaded * 1000:.1f} ms unloaded"

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from central_logger.http.offload import CpuOffload
 from central_logger.settings import Settings
 
 if TYPE_CHECKING:
@@ -24,3 +25,5 @@ class AppState:
     rate_limiter: RateLimiter
     audit: AuditRecorder
     log_writer: LogWriter
+    # Large ingestion bodies are parsed and validated in worker processes.
+    offload: CpuOffload
