@@ -45,6 +45,10 @@ def _start_worker() -> None:
 _WORKER_NICENESS = 5
 
 
+def _ready(_: int) -> None:
+    """A no-op each worker runs once, so the pool is up before it is used."""
+
+
 class CpuOffload:
     def __init__(self, *, processes: int, min_bytes: int, preload: Sequence[str] = ()) -> None:
         self.processes = processes
@@ -53,15 +57,28 @@ class CpuOffload:
         # not a fresh interpreter importing pydantic and the schemas (~1 s of CPU).
         self._preload = list(preload)
         self._pool: ProcessPoolExecutor | None = None
+        self._starting = asyncio.Lock()
 
-    def _started(self) -> ProcessPoolExecutor:
+    @property
+    def started(self) -> bool:
+        return self._pool is not None
+
+    async def _started(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(self._preload)
-            self._pool = ProcessPoolExecutor(
-                self.processes, mp_context=context, initializer=_start_worker
-            )
+            async with self._starting:
+                if self._pool is None:
+                    # Starting the fork server (its imports) and forking the workers
+                    # blocks for up to a second or more: not on the event loop.
+                    self._pool = await asyncio.to_thread(self._start)
         return self._pool
+
+    def _start(self) -> ProcessPoolExecutor:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(self._preload)
+        pool = ProcessPoolExecutor(self.processes, mp_context=context, initializer=_start_worker)
+        # The processes start on the first submit; wait for them here.
+        list(pool.map(_ready, range(self.processes)))
+        return pool
 
     async def run(self, size: int, fn: Callable[..., T], /, *args: Any) -> T:
         """`fn(*args)`: in a worker process when `size` (the body's bytes) is over
@@ -69,7 +86,7 @@ class CpuOffload:
         result, and the exceptions it raises (`ProblemError` does)."""
         if self.processes == 0 or size <= self.min_bytes:
             return await run_in_threadpool(fn, *args)
-        pool = self._started()
+        pool = await self._started()
         try:
             return await asyncio.wrap_future(pool.submit(fn, *args))
         except BrokenProcessPool:
