@@ -203,7 +203,7 @@ def _send_hostile(client: httpx.Client, path: str, body: bytes, status: int, fie
     assert response.json()["errors"][0]["field"] == field, response.text[:300]
 
 
-# The target. Measured on the 2-core development machine, 16 runs, idle and
+# The target. Measured on the 2-core development machine, 19 runs, idle and
 # loaded by other jobs: 1.2-3.1x (e.g. p95 15 -> 45 ms, 21 -> 41 ms). Large bodies are
 # parsed and validated in a worker process (http/offload.py), so the service's event
 # loop only hands them over. Before that, one body's parse held the GIL for up to
