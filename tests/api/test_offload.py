@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import os
 import pickle
+import subprocess
+import sys
+import time
 from typing import Any
 
 import httpx
@@ -162,3 +165,42 @@ async def test_a_dead_worker_costs_a_503_and_the_next_body_gets_a_new_one() -> N
         assert second not in (first, os.getpid())
     finally:
         offload.close()
+
+
+_SERVICE = """
+import asyncio, os, sys, time
+from central_logger.http.offload import CpuOffload
+
+async def main():
+    offload = CpuOffload(processes=1, min_bytes=0)
+    print(await offload.run(1, os.getpid), flush=True)
+    time.sleep(60)
+
+asyncio.run(main())
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie still answers: it has ended, its parent has not reaped it yet.
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_workers_end_with_a_killed_service_process() -> None:
+    service = subprocess.Popen([sys.executable, "-c", _SERVICE], stdout=subprocess.PIPE, text=True)
+    try:
+        assert service.stdout is not None
+        worker = int(service.stdout.readline())
+        assert worker != service.pid
+        assert _alive(worker)
+    finally:
+        service.kill()  # SIGKILL: no shutdown runs
+        service.wait()
+    deadline = time.monotonic() + 10
+    while _alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(worker), "the parse worker outlived its service process"

@@ -22,6 +22,8 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -36,12 +38,30 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def _start_worker() -> None:
+def _start_worker(service_pid: int) -> None:
     # Bulk work: the parse of one tenant's body yields the CPU to the service worker's
     # event loop and to PostgreSQL, which serve every tenant's requests.
     os.nice(_WORKER_NICENESS)
+    # A worker's parent is the fork server, which lives as long as its children do; a
+    # service process that is killed (SIGKILL, out of memory) shuts nothing down. So
+    # each worker watches the service process itself and ends with it.
+    threading.Thread(
+        target=_exit_with, args=(service_pid,), name="service-watch", daemon=True
+    ).start()
 
 
+def _exit_with(service_pid: int) -> None:
+    while True:
+        time.sleep(_WATCH_SECONDS)
+        try:
+            os.kill(service_pid, 0)
+        except ProcessLookupError:
+            os._exit(0)
+        except PermissionError:
+            pass  # alive, whoever it runs as
+
+
+_WATCH_SECONDS = 0.5
 _WORKER_NICENESS = 5
 
 
@@ -75,7 +95,12 @@ class CpuOffload:
     def _start(self) -> ProcessPoolExecutor:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(self._preload)
-        pool = ProcessPoolExecutor(self.processes, mp_context=context, initializer=_start_worker)
+        pool = ProcessPoolExecutor(
+            self.processes,
+            mp_context=context,
+            initializer=_start_worker,
+            initargs=(os.getpid(),),
+        )
         # The processes start on the first submit; wait for them here.
         list(pool.map(_ready, range(self.processes)))
         return pool
