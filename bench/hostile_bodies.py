@@ -27,7 +27,7 @@ try:
 except ImportError:  # before the checks were bounded: the same bench measures the old code
     from central_logger.http.body import JsonLimits  # type: ignore[attr-defined,no-redef]
 from central_logger.http.problems import ProblemError
-from central_logger.logs.service import batch_items
+from central_logger.logs.preparation import batch_items
 from central_logger.logs.validation import to_row
 
 LIMIT = 5 * 1024 * 1024

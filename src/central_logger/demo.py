@@ -8,9 +8,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from central_logger.http.json_checks import JsonLimits
 from central_logger.logs import service as logs_service
+from central_logger.logs.preparation import prepare_batch
 from central_logger.logs.writer import LogWriter
 
 ENVIRONMENTS = ("production", "staging", "development")
@@ -115,14 +118,16 @@ async def ship_demo_logs(
                 for _ in range(logs_per_client)
             ]
             for start in range(0, len(logs), 500):
-                result = await logs_service.ingest_batch(
-                    writer,
-                    client_id=client_id,
-                    items=logs[start : start + 500],
-                    check_nul=False,
-                    max_future=timedelta(hours=1),
+                prepared = prepare_batch(
+                    orjson.dumps(logs[start : start + 500]),
+                    JsonLimits(),
+                    500,
+                    timedelta(hours=1),
                 )
-                stored += result.accepted
+                result = await logs_service.store_batch(
+                    writer, client_id=client_id, prepared=prepared
+                )
+                stored += result["accepted"]
     finally:
         await writer.close()
     return stored

@@ -22,6 +22,7 @@ from central_logger.db.engine import create_engine, create_maintenance_engine
 from central_logger.db.migrate import upgrade_to_head
 from central_logger.health.router import router as health_router
 from central_logger.http.dashboard import STATIC_DIR, DashboardFiles, dashboard_is_built
+from central_logger.http.offload import CpuOffload
 from central_logger.http.problems import PROBLEM_RESPONSES, install_problem_handlers
 from central_logger.http.responses import ORJSONResponse
 from central_logger.http.security import install_security
@@ -33,6 +34,7 @@ from central_logger.metrics.router import router as metrics_router
 from central_logger.metrics.service import run_rollup_folder
 from central_logger.otlp.router import router as otlp_router
 from central_logger.otlp.service import run_span_purger
+from central_logger.ratelimit.dependencies import UNBUDGETED_BODY_BYTES
 from central_logger.ratelimit.service import RateLimiter
 from central_logger.retention import service as retention
 from central_logger.retention.router import router as retention_router
@@ -97,6 +99,11 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             audit=audit,
             log_writer=log_writer,
             retention=policies,
+            offload=CpuOffload(
+                processes=settings.parse_processes,
+                min_bytes=UNBUDGETED_BODY_BYTES,
+                preload=["central_logger.logs.preparation"],
+            ),
         )
         background = [
             asyncio.create_task(key_store.run_last_used_flusher()),
@@ -137,6 +144,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
                 await key_store.flush_last_used()
             with contextlib.suppress(Exception):
                 await audit.flush()
+            app.state.central_logger.offload.close()
             await engine.dispose()
             await maintenance.dispose()
             await retention_engine.dispose()

@@ -128,6 +128,11 @@ class Settings(BaseSettings):
     partition_days_ahead: int = Field(default=7, ge=1, le=366)
     # How often a worker reloads the retention policies it checks ingestion against.
     retention_policy_reload_seconds: float = Field(default=5, gt=0)
+    # Fairness: ingestion bodies over 64 kB (batches of more than ~200 logs, large single
+    # logs) are parsed and validated in this many worker processes per service worker,
+    # off the event loop and its GIL (`http/offload.py`); 0 parses them in a thread of
+    # the service worker, as smaller bodies are.
+    parse_processes: int = Field(default=1, ge=0)
 
     @field_validator("admin_api_keys", "cors_origins", mode="before")
     @classmethod

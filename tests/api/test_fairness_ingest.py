@@ -70,12 +70,14 @@ async def test_one_tenants_batches_leave_anothers_single_logs_within_bounds(
         f" p95 {p95(unloaded) * 1000:.1f} -> {p95(loaded) * 1000:.1f} ms;"
         f" A stored {sum(batches)} logs"
     )
-    # Measured on the 2-core development machine: median 1.5-1.8x, p95 4.5-7x (the
-    # issue's target is 5x); without the ingestion budget (INGEST_CONCURRENCY_PER_TENANT
-    # =64) median 18x and p95 42x. The tail left is work no slice bounds yet:
-    # a 1000-row flush's parameters and a 1000-item response, each built in one go.
+    # Measured on the 2-core development machine (21 runs, idle and loaded by other
+    # jobs): p95 0.7-3.8x, the target being 5x (before: 4.5-7x); median 0.9-3x,
+    # over 3x in 2 of the 21 (before: in 3 of 6). Large batches are parsed and
+    # validated in a worker process (http/offload.py) and answered as plain data; the
+    # event loop's largest piece left is the writer's 1000-row insert parameters.
+    # Without the ingestion budget (INGEST_CONCURRENCY_PER_TENANT=64): median 18x, p95 42x.
     assert median(loaded) <= 3 * median(unloaded)
-    assert p95(loaded) <= 10 * p95(unloaded)
+    assert p95(loaded) <= 5 * p95(unloaded)
 
 
 @pytest.mark.parametrize(

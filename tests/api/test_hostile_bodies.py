@@ -203,15 +203,12 @@ def _send_hostile(client: httpx.Client, path: str, body: bytes, status: int, fie
     assert response.json()["errors"][0]["field"] == field, response.text[:300]
 
 
-# The target is 5x; not met yet. Measured on the 2-core development machine with
-# other jobs running: 7-11x (four readers: p95 43-61 ms unloaded, 380-470 ms during the
-# burst), where the old checks held the loop 5-20 s per body (235x). Plain 5 MB uploads
-# that need no check raise B's p95 about as much (docs/security.md). On an idle machine
-# the unloaded p95 is lower and the ratio higher: 16-24x (p95 20-26 ms unloaded, 430-480
-# ms during the burst; one CI run failed a bound of 20 at 23.6x). What is left is one
-# body's parse at the value limit, up to about 250 ms in one piece. The bound is the
-# worst ratio seen with room for noise, far below the old code's.
-RATIO_BOUND = 40
+# The target. Measured on the 2-core development machine, 19 runs, idle and
+# loaded by other jobs: 1.2-3.1x (e.g. p95 15 -> 45 ms, 21 -> 41 ms). Large bodies are
+# parsed and validated in a worker process (http/offload.py), so the service's event
+# loop only hands them over. Before that, one body's parse held the GIL for up to
+# ~250 ms: 16-24x on an idle machine (and 235x with the first, unbounded checks).
+RATIO_BOUND = 5
 
 
 def test_hostile_bodies_leave_another_tenants_reads_within_bound(
@@ -253,7 +250,12 @@ def test_hostile_bodies_leave_another_tenants_reads_within_bound(
             for job in jobs:
                 job.result()
 
+    started = time.perf_counter()
     loaded = p95_while(hostile_load)
+    print(
+        f"\nB read p95 {unloaded * 1000:.1f} -> {loaded * 1000:.1f} ms"
+        f" ({loaded / unloaded:.1f}x); hostile burst {time.perf_counter() - started:.1f} s"
+    )
     assert loaded <= RATIO_BOUND * unloaded, (
         f"tenant B's read p95 {loaded * 1000:.1f} ms under hostile bodies, "
         f"{unloaded * 1000:.1f} ms unloaded"

@@ -218,6 +218,14 @@ async def test_logs_older_than_the_tenant_retention_are_refused_everywhere(
     assert outcomes == ["accepted", "rejected"]
     assert batch.json()["items"][1]["errors"][0]["field"] == "executed_at"
 
+    # A batch over 64 kB is validated in a worker process (http/offload.py): the same.
+    large = [with_id(payload={"pad": "x" * 400}) for _ in range(200)] + [with_id(executed_at=old)]
+    large_batch = await client.post(
+        "/api/v1/logs/batch", json={"logs": large}, headers=auth(TENANT_A_KEY)
+    )
+    assert (large_batch.json()["accepted"], large_batch.json()["rejected"]) == (200, 1)
+    assert large_batch.json()["items"][200]["errors"][0]["field"] == "executed_at"
+
     # Another tenant's retention is its own: the default lets B keep 4-day-old logs.
     other = await client.post(
         "/api/v1/logs", json=with_id(executed_at=old), headers=auth(TENANT_B_KEY)

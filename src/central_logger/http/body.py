@@ -162,24 +162,33 @@ def _parse(raw: bytes) -> Any:
             gc.enable()
 
 
-async def read_json(
-    request: Request, *, max_bytes: int, limits: JsonLimits | None = None
-) -> JsonBody:
+async def json_text(request: Request, *, max_bytes: int) -> bytes:
+    """The body's JSON text: the media type checked, gunzipped, not empty. Nothing of it
+    is parsed yet (`parse_json`)."""
     _check_content_type(request)
-    limits = limits or JsonLimits()
     raw = _decode(request, await _read_limited(request, max_bytes), max_bytes)
     if not raw.strip():
         raise ProblemError(
             400, "The request body is empty", errors=[FieldError(field="body", reason="empty")]
         )
-    # Every step below is C-speed or bounded by the value limit, yet on a large body
-    # it is still tens of milliseconds: in a worker thread, the event loop gets the
+    return raw
+
+
+async def read_json(
+    request: Request, *, max_bytes: int, limits: JsonLimits | None = None
+) -> JsonBody:
+    text = await json_text(request, max_bytes=max_bytes)
+    # Every step of the parse is C-speed or bounded by the value limit, yet on a large
+    # body it is still tens of milliseconds: in a worker thread, the event loop gets the
     # GIL back between steps (and every few milliseconds within a Python one) to serve
-    # other requests, instead of waiting for the whole body.
-    return await run_in_threadpool(_checked_json, raw, limits)
+    # other requests, instead of waiting for the whole body. Ingestion sends its large
+    # bodies to a worker process instead (`http.offload`).
+    return await run_in_threadpool(parse_json, text, limits or JsonLimits())
 
 
-def _checked_json(raw: bytes, limits: JsonLimits) -> JsonBody:
+def parse_json(raw: bytes, limits: JsonLimits) -> JsonBody:
+    """The parsed body, after every check the parser does not make (a 400, 413 or 422
+    otherwise). Synchronous and self-contained, so a worker process can run it."""
     neutral = neutralised(raw)
     structure = check_text(neutral, limits)
     try:

@@ -78,6 +78,17 @@ class ProblemError(Exception):
         self.errors = list(errors)
         self.headers = dict(headers or {})
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Whole across a process boundary (bodies are parsed in worker processes,
+        # `http.offload`): the default pickling keeps only the positional arguments.
+        return (_rebuild_problem, (self.status, self.detail, self.errors, self.headers))
+
+
+def _rebuild_problem(
+    status: int, detail: str, errors: list[FieldError], headers: dict[str, str]
+) -> ProblemError:
+    return ProblemError(status, detail, errors=errors, headers=headers)
+
 
 def problem_response(
     status: int,

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from central_logger.http.offload import CpuOffload
 from central_logger.settings import Settings
 
 if TYPE_CHECKING:
@@ -26,3 +27,5 @@ class AppState:
     audit: AuditRecorder
     log_writer: LogWriter
     retention: PolicyCache
+    # Large ingestion bodies are parsed and validated in worker processes.
+    offload: CpuOffload

@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from central_logger.auth.dependencies import AdminPrincipal, ReadConn, ReadPrincipal
 from central_logger.auth.tenancy import ingest_client_id, read_tenancy
-from central_logger.http.body import json_limits, read_json
+from central_logger.http.body import json_limits, json_text
 from central_logger.http.dependencies import State
 from central_logger.http.problems import PROBLEM_MEDIA_TYPE, PROBLEM_RESPONSES, Problem
 from central_logger.http.query import QueryText
@@ -74,17 +74,16 @@ async def create_log(
     client_id: OnBehalfOf = None,
 ) -> Response:
     settings = state.settings
-    body = await read_json(request, max_bytes=settings.max_body_bytes, limits=json_limits(settings))
-    await state.rate_limiter.charge(principal, Budget.LOGS)
     tenant = ingest_client_id(principal, client_id)
-    result = await service.ingest_one(
-        state.log_writer,
-        client_id=tenant,
-        item=body.value,
-        check_nul=body.may_contain_nul,
+    prepared = await service.prepare_log(
+        state.offload,
+        await json_text(request, max_bytes=settings.max_body_bytes),
+        limits=json_limits(settings),
         max_future=timedelta(seconds=settings.max_future_seconds),
         max_age=state.retention.max_age(tenant),
     )
+    await state.rate_limiter.charge(principal, Budget.LOGS)
+    result = await service.store_log(state.log_writer, client_id=tenant, prepared=prepared)
     return ORJSONResponse(
         result.model_dump(mode="json"), status_code=200 if result.duplicate else 201
     )
@@ -104,19 +103,18 @@ async def create_log_batch(
     client_id: OnBehalfOf = None,
 ) -> Response:
     settings = state.settings
-    body = await read_json(request, max_bytes=settings.max_body_bytes, limits=json_limits(settings))
-    items = service.batch_items(body.value, max_batch_size=settings.max_batch_size)
-    await state.rate_limiter.charge(principal, Budget.LOGS, len(items))
     tenant = ingest_client_id(principal, client_id)
-    result = await service.ingest_batch(
-        state.log_writer,
-        client_id=tenant,
-        items=items,
-        check_nul=body.may_contain_nul,
+    prepared = await service.prepare_batch(
+        state.offload,
+        await json_text(request, max_bytes=settings.max_body_bytes),
+        limits=json_limits(settings),
+        max_batch_size=settings.max_batch_size,
         max_future=timedelta(seconds=settings.max_future_seconds),
         max_age=state.retention.max_age(tenant),
     )
-    return ORJSONResponse(result.model_dump(mode="json"))
+    await state.rate_limiter.charge(principal, Budget.LOGS, prepared.size)
+    result = await service.store_batch(state.log_writer, client_id=tenant, prepared=prepared)
+    return ORJSONResponse(result)
 
 
 @router.get("/logs", operation_id="list_logs", response_model=LogPage)

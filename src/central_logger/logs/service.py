@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -15,114 +15,104 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from central_logger.auth import service as keys_service
 from central_logger.auth.tenancy import Tenancy
 from central_logger.db import partitions
+from central_logger.http.json_checks import JsonLimits
+from central_logger.http.offload import CpuOffload
 from central_logger.http.problems import FieldError, ProblemError, validation_problem
-from central_logger.logs import paging, repository
+from central_logger.logs import paging, preparation, repository
 from central_logger.logs.models import LogQuery, LogRow, Position
+from central_logger.logs.preparation import PreparedBatch, PreparedLog, unpack
 from central_logger.logs.schemas import (
-    BatchItemResult,
-    BatchResult,
     ClientList,
     ClientSummary,
     CursorPosition,
-    FieldErrorOut,
     IngestResult,
     LogDetail,
     LogFilters,
     LogListParams,
 )
-from central_logger.logs.validation import to_row
 from central_logger.logs.writer import LogWriter
 
 
-async def ingest_one(
-    writer: LogWriter,
+async def prepare_log(
+    offload: CpuOffload,
+    text: bytes,
     *,
-    client_id: str,
-    item: Any,
-    check_nul: bool,
+    limits: JsonLimits,
     max_future: timedelta,
     max_age: timedelta | None = None,
-) -> IngestResult:
-    row = to_row(item, check_nul=check_nul, max_future=max_future, max_age=max_age)
-    if not isinstance(row, LogRow):
-        raise validation_problem(row)
+) -> PreparedLog:
+    """The body parsed and validated: in a worker process when it is large."""
+    return await offload.run(len(text), preparation.prepare_log, text, limits, max_future, max_age)
+
+
+async def store_log(writer: LogWriter, *, client_id: str, prepared: PreparedLog) -> IngestResult:
+    if prepared.row is None:
+        raise validation_problem([FieldError(field=f, reason=r) for f, r in prepared.errors])
+    row = unpack(prepared.row)
     inserted = await writer.store(client_id, [row])
     return IngestResult(id=row.id, duplicate=row.id not in inserted)
 
 
-def batch_items(body: Any, *, max_batch_size: int) -> list[Any]:
-    """The items of `{"logs": [...]}` or of a bare array."""
-    if isinstance(body, dict):
-        unknown = sorted(set(body) - {"logs"})
-        if unknown:
-            raise validation_problem(
-                [FieldError(field=name, reason="unknown field") for name in unknown]
-            )
-        body = body.get("logs")
-        if not isinstance(body, list):
-            raise validation_problem([FieldError(field="logs", reason="must be an array of logs")])
-    elif not isinstance(body, list):
-        raise validation_problem(
-            [FieldError(field="body", reason='must be {"logs": [...]} or an array of logs')]
-        )
-    if len(body) > max_batch_size:
-        raise ProblemError(
-            413,
-            f"A batch holds at most {max_batch_size} logs; this one has {len(body)}",
-            errors=[FieldError(field="logs", reason=f"more than {max_batch_size} items")],
-        )
-    return body
-
-
-# Items validated between two yields of the event loop: about 5 ms of CPU.
-_ITEMS_PER_TURN = 50
-
-
-async def ingest_batch(
-    writer: LogWriter,
+async def prepare_batch(
+    offload: CpuOffload,
+    text: bytes,
     *,
-    client_id: str,
-    items: list[Any],
-    check_nul: bool,
+    limits: JsonLimits,
+    max_batch_size: int,
     max_future: timedelta,
     max_age: timedelta | None = None,
-) -> BatchResult:
+) -> PreparedBatch:
+    """Every item parsed and validated: in a worker process when the body is large (a
+    1000-log batch was ~30 ms of CPU in one piece for the event loop's thread)."""
+    return await offload.run(
+        len(text), preparation.prepare_batch, text, limits, max_batch_size, max_future, max_age
+    )
+
+
+# Rows unpacked between two yields of the event loop: well under a millisecond.
+_ROWS_PER_TURN = 200
+
+
+async def store_batch(
+    writer: LogWriter, *, client_id: str, prepared: PreparedBatch
+) -> dict[str, Any]:
     """Store every valid item; report the others by index. One bad item never costs
-    its siblings their place."""
-    results: list[BatchItemResult] = []
+    its siblings their place. The answer is `BatchResult`'s JSON shape, built as plain
+    data: 1000 items through the model cost ~5 ms of the event loop in one go."""
+    items: list[dict[str, Any]] = [{} for _ in range(prepared.size)]
+    for index, errors in prepared.rejected:
+        items[index] = {
+            "index": index,
+            "id": None,
+            "outcome": "rejected",
+            "errors": [{"field": field, "reason": reason} for field, reason in errors],
+        }
     to_insert: list[LogRow] = []
     first_index_of: dict[UUID, int] = {}
-    now = datetime.now(UTC)
-    for index, item in enumerate(items):
-        if index and index % _ITEMS_PER_TURN == 0:
-            # Let other requests run: a whole batch validated in one go held the event
-            # loop for about 110 ms (1,000 logs), every other tenant's request waiting.
+    for count, (index, packed) in enumerate(prepared.rows):
+        if count and count % _ROWS_PER_TURN == 0:
             await asyncio.sleep(0)
-        row = to_row(item, check_nul=check_nul, max_future=max_future, now=now, max_age=max_age)
-        if not isinstance(row, LogRow):
-            errors = [FieldErrorOut(field=e.field, reason=e.reason) for e in row]
-            results.append(BatchItemResult(index=index, id=None, outcome="rejected", errors=errors))
-            continue
+        row = unpack(packed)
         # The same id twice in one batch: the first is the log, the rest are replays.
         outcome = "duplicate" if row.id in first_index_of else "accepted"
         if outcome == "accepted":
             first_index_of[row.id] = index
             to_insert.append(row)
-        results.append(BatchItemResult(index=index, id=row.id, outcome=outcome))
+        items[index] = {"index": index, "id": row.id, "outcome": outcome, "errors": None}
 
     inserted = await writer.store(client_id, to_insert)
+    accepted = len(to_insert)
     for row in to_insert:
         if row.id not in inserted:
-            results[first_index_of[row.id]].outcome = "duplicate"
-
-    accepted = sum(1 for r in results if r.outcome == "accepted")
-    rejected = sum(1 for r in results if r.outcome == "rejected")
-    return BatchResult(
-        accepted=accepted,
-        duplicates=len(results) - accepted - rejected,
-        rejected=rejected,
-        items=results,
-    )
+            items[first_index_of[row.id]]["outcome"] = "duplicate"
+            accepted -= 1
+    rejected = len(prepared.rejected)
+    return {
+        "accepted": accepted,
+        "duplicates": prepared.size - accepted - rejected,
+        "rejected": rejected,
+        "items": items,
+    }
 
 
 def encode_cursor(position: Position, *, order: str) -> str:
