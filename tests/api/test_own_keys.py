@@ -75,9 +75,7 @@ async def test_audit_filters_by_actor_and_client(app: FastAPI, client: httpx.Asy
         headers=ADMIN,
     )
     assert kinds_and_clients(by_me) == {("key_created", TENANT_A), ("key_created", TENANT_B)}
-    nobody = await client.get(
-        "/api/v1/admin/audit", params={"actor": "cl_00000000"}, headers=ADMIN
-    )
+    nobody = await client.get("/api/v1/admin/audit", params={"actor": "cl_00000000"}, headers=ADMIN)
     assert kinds_and_clients(nobody) == set()
     bad = await client.get("/api/v1/admin/audit", params={"actor": ""}, headers=ADMIN)
     assert bad.status_code == 422

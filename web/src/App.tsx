@@ -1,5 +1,5 @@
 import { lazy, Suspense } from "react";
-import { Navigate, NavLink, Outlet, Route, Routes, useLocation, useNavigate } from "react-router";
+import { Navigate, NavLink, Outlet, Route, Routes, useLocation } from "react-router";
 import { useAuth } from "./auth/AuthContext";
 import { ClientPicker } from "./auth/ClientPicker";
 import { Loading } from "./components/States";
@@ -38,9 +38,11 @@ if (typeof window !== "undefined") {
 }
 
 function RequireAuth() {
-  const { key, me } = useAuth();
+  const { key, me, leftDeliberately } = useAuth();
   const location = useLocation();
   if (!key || !me) {
+    // A deliberate sign-out forgets this user's place: the next key starts at the overview.
+    if (leftDeliberately) return <Navigate to="/signin" replace />;
     const next = location.pathname + location.search;
     return <Navigate to={`/signin${next && next !== "/" ? `?next=${encodeURIComponent(next)}` : ""}`} replace />;
   }
@@ -49,7 +51,6 @@ function RequireAuth() {
 
 function Shell() {
   const { me, signOut } = useAuth();
-  const navigate = useNavigate();
   const link = useLink();
   return (
     <div className="shell">
@@ -82,11 +83,7 @@ function Shell() {
           <button
             type="button"
             className="button button-ghost"
-            onClick={() => {
-              // A deliberate sign-out forgets this user's place: the next key starts at the overview.
-              signOut(null);
-              navigate("/signin", { replace: true });
-            }}
+            onClick={() => signOut(null, true)}
           >
             Sign out
           </button>

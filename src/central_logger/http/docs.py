@@ -26,8 +26,9 @@ def install_docs(app: FastAPI, *, openapi_url: str) -> None:
     async def swagger_ui() -> HTMLResponse:
         if not swagger_is_built():
             return HTMLResponse(
-                "<!doctype html><title>API docs</title><p>Swagger UI is part of the dashboard "
-                "build, which is missing: run <code>make web-build</code> (or <code>make run</code>)."
+                "<!doctype html><title>API docs</title><p>Swagger UI is part of the dashboard"
+                " build, which is missing: run <code>make web-build</code>"
+                " (or <code>make run</code>)."
                 f' The OpenAPI document is at <a href="{openapi_url}">{openapi_url}</a>.</p>',
                 status_code=503,
             )

@@ -13,7 +13,10 @@ interface AuthState {
   clientId: string | null;
   reason: string | null;
   signIn: (key: string) => Promise<void>;
-  signOut: (reason?: string | null) => void;
+  /** `deliberate`: the user asked; the next sign-in starts at the overview, not here. */
+  signOut: (reason?: string | null, deliberate?: boolean) => void;
+  /** The last sign-out was asked for (so sign-in gets no `next` back to this user's place). */
+  leftDeliberately: boolean;
   setClientId: (clientId: string | null) => void;
   /** GET against the API with the key and, for an admin who picked one, `client_id`. */
   get: <T>(path: string, params?: Params, signal?: AbortSignal) => Promise<T>;
@@ -49,9 +52,11 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const clientId = search.get(CLIENT_PARAM) || null;
   const [reason, setReason] = useState<string | null>(() => session.reason());
   const [restoring, setRestoring] = useState<boolean>(() => session.key() !== null);
+  const [leftDeliberately, setLeftDeliberately] = useState(false);
 
   const signOut = useCallback(
-    (why: string | null = null) => {
+    (why: string | null = null, deliberate = false) => {
+      setLeftDeliberately(deliberate);
       session.clear();
       session.setReason(why);
       setKey(null);
@@ -100,6 +105,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       setKey(candidate);
       setMe(who);
       setReason(null);
+      setLeftDeliberately(false);
     },
     [queryClient],
   );
@@ -136,10 +142,11 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       reason,
       signIn,
       signOut,
+      leftDeliberately,
       setClientId,
       get,
     }),
-    [restoring, key, me, effectiveClient, reason, signIn, signOut, setClientId, get],
+    [restoring, key, me, effectiveClient, reason, signIn, signOut, leftDeliberately, setClientId, get],
   );
 
   if (restoring) {

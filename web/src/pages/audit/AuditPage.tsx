@@ -120,7 +120,7 @@ export default function AuditPage() {
       ) : items.length === 0 ? (
         <Empty title="No events match">Widen the filters, or pick all clients.</Empty>
       ) : (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0} role="region" aria-label="Audit events (scrolls sideways)">
           <table className="table" data-testid="audit-table">
             <caption className="sr-only">Audit events</caption>
             <thead>

@@ -16,7 +16,7 @@ function StateBadge({ k }: { k: ApiKeyInfo }) {
 
 function KeysTable({ items, admin, actions }: { items: ApiKeyInfo[]; admin: boolean; actions?: (k: ApiKeyInfo) => React.ReactNode }) {
   return (
-    <div className="table-wrap">
+    <div className="table-wrap" tabIndex={0} role="region" aria-label="API keys (scrolls sideways)">
       <table className="table" data-testid="keys-table">
         <caption className="sr-only">{admin ? "API keys of every client" : "Your client's API keys"}</caption>
         <thead>
@@ -94,9 +94,10 @@ function AdminKeys({ items }: { items: ApiKeyInfo[] }) {
                     onSuccess: (r) =>
                       setShown({
                         created: r.new,
-                        note: r.old.expires_at
-                          ? `${r.old.prefix}… keeps working until ${formatLocal(r.old.expires_at)}.`
-                          : `${r.old.prefix}… stopped working.`,
+                        note:
+                          keyState(r.old) === "expiring" && r.old.expires_at
+                            ? `${r.old.prefix}… keeps working until ${formatLocal(r.old.expires_at)}.`
+                            : `${r.old.prefix}… stopped working.`,
                       }),
                   },
                 )
