@@ -32,6 +32,7 @@ from central_logger.http.server import (
 )
 from central_logger.main import resolve_database_url
 from central_logger.settings import Settings
+from central_logger.startup import StartupError, check_port, explain_database_error
 
 app = typer.Typer(
     help="Central Logger: workflow log collection and analytics.", no_args_is_help=True
@@ -49,9 +50,24 @@ CLI_ACTOR = "cli"
 
 
 def _prepared_database(settings: Settings) -> str:
-    url = resolve_database_url(settings)
-    upgrade_to_head(url)
+    """The database started if embedded and migrated, or one paragraph saying what to change."""
+    try:
+        url = resolve_database_url(settings)
+        upgrade_to_head(url)
+    except Exception as exc:  # any driver or embedded-server failure: explained, not traced
+        typer.echo(explain_database_error(exc, settings), err=True)
+        raise typer.Exit(1) from exc
     return url
+
+
+def _started(settings: Settings, host: str, port: int) -> str:
+    """The port checked (before the banner promises it) and the database ready."""
+    try:
+        check_port(host, port)
+    except StartupError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    return _prepared_database(settings)
 
 
 def _in_transaction(settings: Settings, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
@@ -164,7 +180,7 @@ def serve(
 ) -> None:
     """Run the service (the embedded PostgreSQL too, when DATABASE_URL is unset)."""
     settings = Settings()
-    url = _prepared_database(settings)
+    url = _started(settings, host, port)
     # Unless uvicorn stops cleanly, an embedded PostgreSQL this process found running is
     # left running: its users (orphaned workers of a killed serve) may hold no handle.
     failed = True
