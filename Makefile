@@ -19,7 +19,7 @@ $(INSTALLED): pyproject.toml clients/python/pyproject.toml
 
 install: $(INSTALLED) ## Create .venv and install the service, the shipper and the dev tools
 
-run: install web-build ## Start the service on http://localhost:$(PORT) (PORT=8001 for another; embedded PostgreSQL unless DATABASE_URL is set)
+run: install web-build ## Start the service on http://localhost:8000 (`make run PORT=8001` for another port; embedded PostgreSQL unless DATABASE_URL is set)
 	$(VENV)/bin/central-logger serve --port $(PORT)
 
 demo: install ## Ship sample logs into the database `make run` uses

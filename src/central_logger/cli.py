@@ -376,7 +376,7 @@ def demo(
         list[str] | None,
         typer.Option(
             "--client-id",
-            help="Repeat for several; default: API_KEYS' clients or demo, acme, globex",
+            help="Repeat for several; default: API_KEYS' clients and demo, acme, globex, initech",
         ),
     ] = None,
     logs_per_client: Annotated[int, typer.Option(min=1)] = 2000,
@@ -385,8 +385,10 @@ def demo(
     """Ship realistic sample logs so the metrics and the dashboard have something to show."""
     settings = Settings()
     url = _prepared_database(settings)
-    clients = (
-        client_id or sorted(set(settings.api_keys.values())) or [DEV_CLIENT_ID, "acme", "globex"]
+    # Several clients by default, each with a business of its own (demo.py); `demo` is
+    # the client of the key `make run` prints.
+    clients = client_id or sorted(
+        set(settings.api_keys.values()) | {DEV_CLIENT_ID, "acme", "globex", "initech"}
     )
 
     async def run() -> int:

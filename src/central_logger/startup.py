@@ -72,8 +72,9 @@ def explain_database_error(exc: BaseException, settings: Settings) -> str:
         fix = "check DATABASE_URL"
     return (
         f"Central Logger could not start: the database in DATABASE_URL ({where}) {why}. "
-        f"The server said: {text}{'' if text.endswith('?') else '.'} To fix it, {fix} (in the environment or .env), or unset "
-        "DATABASE_URL to use the embedded PostgreSQL that needs no setup."
+        f"The server said: {text}{'' if text.endswith('?') else '.'} To fix it, {fix} "
+        "(in the environment or .env), or unset DATABASE_URL to use the embedded PostgreSQL "
+        "that needs no setup."
     )
 
 
