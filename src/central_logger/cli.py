@@ -415,8 +415,19 @@ def ship(
         Path, typer.Option(help="Where refused lines go, with their reasons")
     ] = Path("rejected.jsonl"),
     progress: Annotated[bool, typer.Option(help="Show a progress bar")] = True,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            min=0.1, help="Give up after this many seconds with nothing delivered (unreachable)"
+        ),
+    ] = 60.0,
+    spool: Annotated[
+        Path | None,
+        typer.Option(help="Keep what could not be delivered in this directory for a rerun"),
+    ] = None,
 ) -> None:
-    """Backfill logs from newline-delimited JSON; exits 1 if any line was refused."""
+    """Backfill logs from newline-delimited JSON; exits 1 if any line was refused or
+    could not be delivered before the timeout."""
     if not api_key:
         raise typer.BadParameter(
             "pass --api-key or set CENTRAL_LOGGER_API_KEY", param_hint="--api-key"
@@ -433,6 +444,8 @@ def ship(
         api_key=api_key,
         api_key_header=Settings().api_key_header,
         show_progress=progress,
+        timeout=timeout,
+        spool_dir=spool,
     )
     typer.echo(
         f"{summary.lines} lines: {summary.accepted} accepted, {summary.duplicates} duplicate, "
@@ -441,7 +454,18 @@ def ship(
     if summary.rejected_lines:
         write_rejected(summary, rejected)
         typer.echo(f"rejected lines and their reasons: {rejected}", err=True)
-    if not summary.flushed:
+    if summary.gave_up:
+        where = (
+            f"they are left in the spool {spool}; rerun with --spool {spool} to send them"
+            if spool is not None
+            else "rerun the same command to send them (lines with an id are never stored twice)"
+        )
+        typer.echo(
+            f"gave up: nothing reached {url} for {timeout:g} s; {summary.undelivered} logs "
+            f"not delivered, {where}",
+            err=True,
+        )
+    elif not summary.flushed:
         typer.echo("some logs could not be delivered before the timeout", err=True)
     if not summary.ok:
         raise typer.Exit(1)
