@@ -26,10 +26,10 @@ function KeysTable({ items, admin, actions }: { items: ApiKeyInfo[]; admin: bool
             <th scope="col">Name</th>
             <th scope="col">Scopes</th>
             <th scope="col">State</th>
-            <th scope="col">Created</th>
+            {actions ? <th scope="col">Actions</th> : null}
             <th scope="col">Last used</th>
             <th scope="col">Expires</th>
-            {actions ? <th scope="col">Actions</th> : null}
+            <th scope="col">Created</th>
           </tr>
         </thead>
         <tbody>
@@ -44,12 +44,16 @@ function KeysTable({ items, admin, actions }: { items: ApiKeyInfo[]; admin: bool
               <td data-col="state">
                 <StateBadge k={k} />
               </td>
+              {actions ? (
+                <td data-col="actions">
+                  {keyState(k) === "revoked" || keyState(k) === "expired" ? <span className="muted">—</span> : actions(k)}
+                </td>
+              ) : null}
+              <td data-col="last-used">{k.last_used_at ? <Time iso={k.last_used_at} /> : <span className="muted">never</span>}</td>
+              <td>{k.revoked_at ? <span className="muted">revoked {formatLocal(k.revoked_at)}</span> : <Expiry iso={k.expires_at} />}</td>
               <td>
                 <Time iso={k.created_at} />
               </td>
-              <td data-col="last-used">{k.last_used_at ? <Time iso={k.last_used_at} /> : <span className="muted">never</span>}</td>
-              <td>{k.revoked_at ? <span className="muted">revoked {formatLocal(k.revoked_at)}</span> : <Expiry iso={k.expires_at} />}</td>
-              {actions ? <td>{keyState(k) === "revoked" || keyState(k) === "expired" ? null : actions(k)}</td> : null}
             </tr>
           ))}
         </tbody>
@@ -123,7 +127,7 @@ export default function KeysPage() {
             {admin
               ? "Create, rotate and revoke keys for every client. A key is shown once, when it is made."
               : `The keys of client ${me?.client_id ?? ""}: prefixes, scopes and last use. Your provider creates and revokes them.`}{" "}
-            Signed in with <code data-testid="my-prefix">{me?.key_prefix}…</code>.
+            Signed in with <code data-testid="my-prefix">{me?.key_prefix.replace(/…$/, "")}…</code>.
           </p>
         </div>
       </header>
