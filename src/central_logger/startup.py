@@ -89,8 +89,9 @@ def check_port(host: str, port: int) -> None:
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise StartupError(
-                    f"Central Logger could not start: port {port} on {host} is already in use by "
-                    "another program (perhaps another Central Logger). Stop that program, or "
+                    f"Central Logger could not start: port {port} on {host} is taken (address "
+                    "already in use) by another program, perhaps another Central Logger. Stop "
+                    "that program, or "
                     f"choose another port: `make run PORT={port + 1}` or "
                     f"`central-logger serve --port {port + 1}`."
                 ) from exc

@@ -42,7 +42,7 @@ def test_a_taken_port_is_named_with_the_way_out(database_url: str, taken_port: i
     code, err = serve(database_url, taken_port)
     assert code == 1
     assert_one_paragraph(err)
-    assert f"port {taken_port} on 127.0.0.1 is already in use" in err
+    assert f"port {taken_port} on 127.0.0.1 is taken (address already in use)" in err
     assert f"make run PORT={taken_port + 1}" in err
 
 
