@@ -31,6 +31,7 @@ from central_logger.http.server import (
     head_limit,
 )
 from central_logger.main import resolve_database_url
+from central_logger.retention import cli as retention_cli
 from central_logger.settings import Settings
 from central_logger.startup import StartupError, check_port, explain_database_error
 
@@ -41,6 +42,7 @@ keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help
 app.add_typer(keys_app, name="keys")
 audit_app = typer.Typer(help="Read the audit trail.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+app.add_typer(retention_cli.app, name="retention")
 
 T = TypeVar("T")
 

@@ -35,6 +35,8 @@ from central_logger.metrics.service import run_rollup_folder
 from central_logger.otlp.router import router as otlp_router
 from central_logger.otlp.service import run_span_purger
 from central_logger.ratelimit.service import RateLimiter
+from central_logger.retention import service as retention
+from central_logger.retention.router import router as retention_router
 from central_logger.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -59,6 +61,17 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             await asyncio.to_thread(upgrade_to_head, database_url)
         engine = create_engine(settings, database_url)
         maintenance = create_maintenance_engine(settings, database_url)
+        await retention.prepare_partitions(engine, days_ahead=settings.partition_days_ahead)
+        retention_defaults = retention.Defaults(
+            logs_days=settings.retention_days, rollup_days=settings.rollup_retention_days
+        )
+        policies = retention.PolicyCache(
+            engine, retention_defaults, reload_seconds=settings.retention_policy_reload_seconds
+        )
+        await policies.reload()
+        # Its own connection: a run holds one for minutes, which must not keep the
+        # rollup folder's vacuum (on `maintenance`) waiting.
+        retention_engine = create_maintenance_engine(settings, database_url)
         key_store = KeyStore(
             engine,
             tenant_keys=settings.api_keys,
@@ -84,6 +97,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             rate_limiter=RateLimiter.from_settings(settings),
             audit=audit,
             log_writer=log_writer,
+            retention=policies,
         )
         background = [
             asyncio.create_task(key_store.run_last_used_flusher()),
@@ -94,6 +108,17 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
                 )
             ),
             asyncio.create_task(run_span_purger(engine)),
+            asyncio.create_task(policies.run_reloader()),
+            asyncio.create_task(
+                retention.run_retention_loop(
+                    engine,
+                    retention_engine,
+                    defaults=retention_defaults,
+                    interval_seconds=settings.retention_interval_seconds,
+                    days_ahead=settings.partition_days_ahead,
+                    batch_rows=settings.retention_delete_batch_rows,
+                )
+            ),
         ]
         # Objects alive at start-up live as long as the process: out of the collector's
         # sight, a full collection walks only what requests allocate. Measured: batch
@@ -115,6 +140,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
                 await audit.flush()
             await engine.dispose()
             await maintenance.dispose()
+            await retention_engine.dispose()
             if settings.database_url is None:
                 await asyncio.to_thread(release_embedded)
 
@@ -143,6 +169,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.include_router(otlp_router)
     app.include_router(admin_router)
     app.include_router(audit_router)
+    app.include_router(retention_router)
     if dashboard_is_built():
         app.mount("/", DashboardFiles(directory=STATIC_DIR, html=True), name="dashboard")
     return app

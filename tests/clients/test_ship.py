@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -128,3 +129,38 @@ def test_ship_gives_up_on_an_unreachable_service_and_says_what_is_left(tmp_path:
     assert {log["id"] for log in logs} == {
         orjson.loads(line)["id"] for line in spooled.splitlines() if line.strip()
     }
+
+
+def test_ship_reports_logs_older_than_the_retention_as_rejected(
+    shipper_database_url: str, environment: str, tmp_path: Path
+) -> None:
+    """The service keeps 3 days here: an older line is refused with the reason (it
+    would be deleted by the next retention run), the others are stored."""
+    short = Service(shipper_database_url, tmp_path, extra_env={"RETENTION_DAYS": "3"})
+    short.start()
+    try:
+        now = datetime.now(UTC)
+        logs = [
+            {
+                "id": str(uuid.uuid4()),
+                "environment": environment,
+                "executed_at": (now - timedelta(days=age)).isoformat(),
+                "status": "SUCCESS",
+            }
+            for age in (0, 1, 5)
+        ]
+        backfill = tmp_path / "recent.jsonl"
+        backfill.write_bytes(b"\n".join(orjson.dumps(log) for log in logs) + b"\n")
+        shipped = _ship(short, tmp_path, str(backfill))
+        assert shipped.returncode == 1, shipped.stderr
+        assert "3 lines: 2 accepted, 0 duplicate, 1 rejected" in shipped.stdout
+        (rejected,) = [
+            orjson.loads(line) for line in (tmp_path / "rejected.jsonl").read_bytes().splitlines()
+        ]
+        assert rejected["line"] == f"{backfill}:3"
+        (error,) = rejected["errors"]
+        assert error["field"] == "executed_at"
+        assert "retention of 3 days" in error["reason"]
+        assert len(short.logs(environment)) == 2
+    finally:
+        short.stop()

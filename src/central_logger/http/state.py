@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from central_logger.auth.service import KeyStore
     from central_logger.logs.writer import LogWriter
     from central_logger.ratelimit.service import RateLimiter
+    from central_logger.retention.service import PolicyCache
 
 
 @dataclass
@@ -24,3 +25,4 @@ class AppState:
     rate_limiter: RateLimiter
     audit: AuditRecorder
     log_writer: LogWriter
+    retention: PolicyCache
