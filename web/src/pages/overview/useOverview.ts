@@ -30,7 +30,7 @@ export function useOverview(state: RangeState, refetchInterval: number | false =
     queryFn: ({ signal }) => get<Overview>("/api/v1/metrics/overview", params, signal),
     placeholderData: keepPreviousData,
     refetchInterval,
-    // A refresh is due even when the tab was in the background.
+    // Paused while the tab is hidden: nobody is looking.
     refetchIntervalInBackground: false,
   });
 }
