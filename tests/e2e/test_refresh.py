@@ -27,11 +27,21 @@ def _counter(page: Page, path: str) -> list[str]:
 def _settle(seen: list[str]) -> int:
     """The count once no request has arrived for a moment (real time, not the page's)."""
     last, stable_since = len(seen), time.monotonic()
-    while time.monotonic() - stable_since < 0.7:
+    while time.monotonic() - stable_since < 1.5:
         time.sleep(0.1)
         if len(seen) != last:
             last, stable_since = len(seen), time.monotonic()
     return last
+
+
+def _grew(seen: list[str], than: int) -> int:
+    """The count once it passed `than` (waiting up to 15 s of real time), for the
+    refreshes that must happen; a slow machine delays them, never fakes them."""
+    deadline = time.monotonic() + 15
+    while len(seen) <= than and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(seen) > than, "no refresh was fetched"
+    return _settle(seen)
 
 
 def test_overview_refreshes_on_the_interval_in_its_url(make_page: PageFactory) -> None:
@@ -44,10 +54,9 @@ def test_overview_refreshes_on_the_interval_in_its_url(make_page: PageFactory) -
     before = _settle(seen)
 
     page.clock.run_for(31_000)
-    after_one = _settle(seen)
-    assert after_one > before, "30 s later the overview was fetched again"
+    after_one = _grew(seen, before)  # 30 s later the overview was fetched again
     page.clock.run_for(31_000)
-    assert _settle(seen) > after_one
+    _grew(seen, after_one)
 
     page.get_by_test_id("refresh-interval").select_option("")  # Off
     expect(page).not_to_have_url(re.compile(r"refresh="))
@@ -61,7 +70,7 @@ def test_overview_refreshes_on_the_interval_in_its_url(make_page: PageFactory) -
     page.clock.run_for(2 * 60_000)
     assert _settle(seen) == five, "not before five minutes"
     page.clock.run_for(3 * 60_000 + 1_000)
-    assert _settle(seen) > five
+    _grew(seen, five)
 
 
 def test_categories_refresh_and_the_range_keeps_the_interval(make_page: PageFactory) -> None:
@@ -75,4 +84,4 @@ def test_categories_refresh_and_the_range_keeps_the_interval(make_page: PageFact
     expect(page).to_have_url(re.compile(r"refresh=1m"))
     before = _settle(seen)
     page.clock.run_for(61_000)
-    assert _settle(seen) > before
+    _grew(seen, before)
