@@ -4,6 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 INSTALLED := $(VENV)/.installed
+PORT ?= 8000
 
 .DEFAULT_GOAL := help
 .PHONY: help install run test test-api lint format demo bench bench-full wrk faults
@@ -18,8 +19,8 @@ $(INSTALLED): pyproject.toml clients/python/pyproject.toml
 
 install: $(INSTALLED) ## Create .venv and install the service, the shipper and the dev tools
 
-run: install web-build ## Start the service on http://localhost:8000 (embedded PostgreSQL unless DATABASE_URL is set)
-	$(VENV)/bin/central-logger serve
+run: install web-build ## Start the service on http://localhost:8000 (`make run PORT=8001` for another port; embedded PostgreSQL unless DATABASE_URL is set)
+	$(VENV)/bin/central-logger serve --port $(PORT)
 
 demo: install ## Ship sample logs into the database `make run` uses
 	$(VENV)/bin/central-logger demo

@@ -33,6 +33,7 @@ from central_logger.http.server import (
 from central_logger.main import resolve_database_url
 from central_logger.retention import cli as retention_cli
 from central_logger.settings import Settings
+from central_logger.startup import StartupError, check_port, explain_database_error
 
 app = typer.Typer(
     help="Central Logger: workflow log collection and analytics.", no_args_is_help=True
@@ -51,9 +52,24 @@ CLI_ACTOR = "cli"
 
 
 def _prepared_database(settings: Settings) -> str:
-    url = resolve_database_url(settings)
-    upgrade_to_head(url)
+    """The database started if embedded and migrated, or one paragraph saying what to change."""
+    try:
+        url = resolve_database_url(settings)
+        upgrade_to_head(url)
+    except Exception as exc:  # any driver or embedded-server failure: explained, not traced
+        typer.echo(explain_database_error(exc, settings), err=True)
+        raise typer.Exit(1) from exc
     return url
+
+
+def _started(settings: Settings, host: str, port: int) -> str:
+    """The port checked (before the banner promises it) and the database ready."""
+    try:
+        check_port(host, port)
+    except StartupError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    return _prepared_database(settings)
 
 
 def _in_transaction(settings: Settings, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
@@ -166,7 +182,7 @@ def serve(
 ) -> None:
     """Run the service (the embedded PostgreSQL too, when DATABASE_URL is unset)."""
     settings = Settings()
-    url = _prepared_database(settings)
+    url = _started(settings, host, port)
     # Unless uvicorn stops cleanly, an embedded PostgreSQL this process found running is
     # left running: its users (orphaned workers of a killed serve) may hold no handle.
     failed = True
@@ -362,7 +378,7 @@ def demo(
         list[str] | None,
         typer.Option(
             "--client-id",
-            help="Repeat for several; default: API_KEYS' clients or demo, acme, globex",
+            help="Repeat for several; default: API_KEYS' clients and demo, acme, globex, initech",
         ),
     ] = None,
     logs_per_client: Annotated[int, typer.Option(min=1)] = 2000,
@@ -371,8 +387,10 @@ def demo(
     """Ship realistic sample logs so the metrics and the dashboard have something to show."""
     settings = Settings()
     url = _prepared_database(settings)
-    clients = (
-        client_id or sorted(set(settings.api_keys.values())) or [DEV_CLIENT_ID, "acme", "globex"]
+    # Several clients by default, each with a business of its own (demo.py); `demo` is
+    # the client of the key `make run` prints.
+    clients = client_id or sorted(
+        set(settings.api_keys.values()) | {DEV_CLIENT_ID, "acme", "globex", "initech"}
     )
 
     async def run() -> int:
@@ -399,8 +417,19 @@ def ship(
         Path, typer.Option(help="Where refused lines go, with their reasons")
     ] = Path("rejected.jsonl"),
     progress: Annotated[bool, typer.Option(help="Show a progress bar")] = True,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            min=0.1, help="Give up after this many seconds with nothing delivered (unreachable)"
+        ),
+    ] = 60.0,
+    spool: Annotated[
+        Path | None,
+        typer.Option(help="Keep what could not be delivered in this directory for a rerun"),
+    ] = None,
 ) -> None:
-    """Backfill logs from newline-delimited JSON; exits 1 if any line was refused."""
+    """Backfill logs from newline-delimited JSON; exits 1 if any line was refused or
+    could not be delivered before the timeout."""
     if not api_key:
         raise typer.BadParameter(
             "pass --api-key or set CENTRAL_LOGGER_API_KEY", param_hint="--api-key"
@@ -417,6 +446,8 @@ def ship(
         api_key=api_key,
         api_key_header=Settings().api_key_header,
         show_progress=progress,
+        timeout=timeout,
+        spool_dir=spool,
     )
     typer.echo(
         f"{summary.lines} lines: {summary.accepted} accepted, {summary.duplicates} duplicate, "
@@ -425,7 +456,18 @@ def ship(
     if summary.rejected_lines:
         write_rejected(summary, rejected)
         typer.echo(f"rejected lines and their reasons: {rejected}", err=True)
-    if not summary.flushed:
+    if summary.gave_up:
+        where = (
+            f"they are left in the spool {spool}; rerun with --spool {spool} to send them"
+            if spool is not None
+            else "rerun the same command to send them (lines with an id are never stored twice)"
+        )
+        typer.echo(
+            f"gave up: nothing reached {url} for {timeout:g} s; {summary.undelivered} logs "
+            f"not delivered, {where}",
+            err=True,
+        )
+    elif not summary.flushed:
         typer.echo("some logs could not be delivered before the timeout", err=True)
     if not summary.ok:
         raise typer.Exit(1)

@@ -22,6 +22,7 @@ from central_logger.db.engine import create_engine, create_maintenance_engine
 from central_logger.db.migrate import upgrade_to_head
 from central_logger.health.router import router as health_router
 from central_logger.http.dashboard import STATIC_DIR, DashboardFiles, dashboard_is_built
+from central_logger.http.docs import install_docs
 from central_logger.http.offload import CpuOffload
 from central_logger.http.problems import PROBLEM_RESPONSES, install_problem_handlers
 from central_logger.http.responses import ORJSONResponse
@@ -159,13 +160,16 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         default_response_class=ORJSONResponse,
         # Every operation may answer these problems; documented once for all of them.
         responses=PROBLEM_RESPONSES,
-        docs_url="/docs" if settings.docs_enabled else None,
+        # /docs is installed below, on the package's own Swagger UI files (http/docs.py).
+        docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json" if settings.docs_enabled else None,
     )
     install_problem_handlers(app, retry_after_seconds=settings.retry_after_seconds)
     install_security(app, settings)
     install_shutdown_cancellation_log()
+    if settings.docs_enabled:
+        install_docs(app, openapi_url="/openapi.json")
     app.include_router(health_router)
     app.include_router(auth_router)
     app.include_router(logs_router)

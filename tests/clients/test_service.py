@@ -285,7 +285,8 @@ def test_4xx_batch_is_reported_not_retried(service: Service, environment: str) -
     )
     for i in range(10):
         client.log(status="SUCCESS", ticket_id=f"R-{i}")
-    assert client.flush(10)
+    assert not client.flush(10)  # settled, but nothing was stored
+    assert client.stats.pending == 0
     time.sleep(0.5)  # a retry, if there were one, would have happened
     client.close(5)
     stats = client.stats
@@ -306,7 +307,8 @@ def test_rejected_items_in_an_accepted_batch_are_reported(
     good = [client.log(status="SUCCESS", ticket_id=f"G-{i}") for i in range(5)]
     bad = client.log(status="X" * 65, ticket_id="too-long-status")
     late = client.log(status="SUCCESS", executed_at=_far_future())
-    assert client.flush(10)
+    assert not client.flush(10)  # two were refused
+    assert client.stats.pending == 0
     client.close(5)
     stats = client.stats
     assert (stats.sent, stats.rejected, stats.retried) == (5, 2, 0)

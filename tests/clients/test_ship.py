@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import uuid
@@ -84,6 +85,50 @@ def test_ship_reads_stdin(service: Service, environment: str, tmp_path: Path) ->
     result = _ship(service, tmp_path, "-", stdin=orjson.dumps(log) + b"\n")
     assert result.returncode == 0, result.stderr
     assert [item["status"] for item in service.logs(environment)] == ["FAILED"]
+
+
+def test_ship_gives_up_on_an_unreachable_service_and_says_what_is_left(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    logs = [
+        {"id": str(uuid.uuid4()), "executed_at": "2026-11-01T10:00:00Z", "status": "SUCCESS"}
+        for _ in range(20)
+    ]
+    backfill = tmp_path / "backfill.jsonl"
+    backfill.write_bytes(b"\n".join(orjson.dumps(log) for log in logs) + b"\n")
+    spool = tmp_path / "spool"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "central_logger",
+            "ship",
+            str(backfill),
+            "--url",
+            dead,
+            "--api-key",
+            API_KEY,
+            "--timeout",
+            "2",
+            "--spool",
+            str(spool),
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,  # it gives up by itself; this only bounds a regression
+        check=False,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"gave up: nothing reached {dead} for 2 s; 20 logs not delivered" in done.stderr
+    assert f"left in the spool {spool}" in done.stderr
+    assert "Traceback" not in done.stderr
+    spooled = b"".join(f.read_bytes() for f in spool.glob("*.batch"))
+    assert {log["id"] for log in logs} == {
+        orjson.loads(line)["id"] for line in spooled.splitlines() if line.strip()
+    }
 
 
 def test_ship_reports_logs_older_than_the_retention_as_rejected(

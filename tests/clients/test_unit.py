@@ -123,7 +123,10 @@ def test_4xx_batch_is_reported_not_retried(stub: Stub) -> None:
     client = CentralLogger(stub.url, "bad", on_rejected=seen.append, **FAST)
     client.log(status="SUCCESS", ticket_id="A")
     client.log(status="SUCCESS", ticket_id="B")
-    assert client.flush(5)
+    # Settled in time, but refused: flush() says they were not delivered, once.
+    assert not client.flush(5)
+    assert client.stats.pending == 0
+    assert client.flush(1)
     time.sleep(0.3)
     client.close(2)
     assert len(stub.requests) == 1
@@ -155,7 +158,8 @@ def test_rejected_items_inside_a_200_are_reported(stub: Stub) -> None:
     client = CentralLogger(stub.url, "k", on_rejected=seen.append, **FAST)
     for ticket in ("A", "B", "C"):
         client.log(status="SUCCESS", ticket_id=ticket)
-    assert client.flush(5)
+    assert not client.flush(5)  # one of the three was refused
+    assert client.stats.pending == 0
     client.close(2)
     assert len(seen) == 1
     assert seen[0].logs[0]["ticket_id"] == "C"
@@ -188,7 +192,8 @@ def test_400_halves_the_batch_until_the_bad_log_is_alone(stub: Stub) -> None:
     client = CentralLogger(stub.url, "k", on_rejected=seen.append, **FAST)
     for i in range(8):
         client.log(status="SUCCESS", ticket_id=str(i))
-    assert client.flush(5)
+    assert not client.flush(5)  # the bad one was refused
+    assert client.stats.pending == 0
     client.close(2)
     stats = client.stats
     assert (stats.sent, stats.rejected, stats.retried) == (7, 1, 0)
@@ -302,7 +307,8 @@ def test_damaged_spool_files_are_counted_not_fatal(stub: Stub, tmp_path: Path) -
     lost = len(lines) - 1
     drops: list[DroppedError] = []
     client = CentralLogger(stub.url, "k", spool_dir=spool, on_dropped=drops.append, **FAST)
-    assert client.flush(5)
+    assert not client.flush(5)  # the damaged file's logs were dropped
+    assert client.stats.pending == 0
     client.close(2)
     stats = client.stats
     assert (stats.sent, stats.dropped, stats.pending) == (6 - lost, lost, 0)
@@ -456,3 +462,18 @@ def test_async_flavour(stub: Stub) -> None:
     result = asyncio.run(workflow())
     assert result["sent"] == 1
     assert stub.logs()[0]["id"] == result["id"]
+
+
+def test_flush_is_true_only_when_everything_was_delivered(stub: Stub) -> None:
+    """The docs' `assert client.flush(timeout=10)` fails when the key is wrong."""
+    stub.script.append((401, {}, {"status": 401, "detail": "unknown API key", "errors": []}))
+    client = CentralLogger(stub.url, "wrong", **FAST)
+    client.log(status="SUCCESS", ticket_id="refused")
+    assert not client.flush(5)
+    client.log(status="SUCCESS", ticket_id="stored")  # the stub answers 200 from now on
+    assert client.flush(5)
+    stub.script.append((422, {}, {"detail": "bad", "errors": []}))
+    client.log(status="SUCCESS", ticket_id="refused again")
+    assert not client.close(5)  # close() answers as flush() does
+    stats = client.stats
+    assert (stats.sent, stats.rejected, stats.pending) == (1, 2, 0)

@@ -10,14 +10,15 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import psycopg
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, sync_playwright
 from psycopg import sql
 
 from .seed import ADMIN_API_KEYS, API_KEYS, Seeded, seed
@@ -110,3 +111,40 @@ def page(browser: Browser, base_url: str, seeded: Seeded) -> Iterator[Page]:
 def api(base_url: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=base_url, timeout=30) as client:
         yield client
+
+
+PageFactory = Callable[..., Page]
+PHONE: ViewportSize = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1360, "height": 900}
+
+
+@pytest.fixture
+def make_page(browser: Browser, base_url: str, seeded: Seeded) -> Iterator[PageFactory]:
+    """New pages at a chosen viewport and colour scheme, each in a fresh browser context
+    (its own session, as a second person or device would have)."""
+    contexts: list[BrowserContext] = []
+    errors: list[str] = []
+
+    def make(
+        viewport: ViewportSize | None = None,
+        color_scheme: Literal["light", "dark"] = "light",
+        init_script: Path | None = None,
+    ) -> Page:
+        context = browser.new_context(
+            base_url=base_url,
+            viewport=viewport or DESKTOP,
+            timezone_id="Europe/Paris",
+            color_scheme=color_scheme,
+        )
+        context.set_default_timeout(15_000)
+        if init_script is not None:
+            context.add_init_script(path=str(init_script))
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+    assert not errors, f"uncaught errors in the page: {errors}"

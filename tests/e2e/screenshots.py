@@ -1,4 +1,5 @@
-"""Screenshots of every dashboard page with demo data, into docs/screenshots/.
+"""Screenshots of every dashboard page with demo data, into docs/screenshots/: light
+and dark (`-dark`), desktop and phone width (`phone-`).
 
     .venv/bin/python -m tests.e2e.screenshots --database-url postgresql://postgres@127.0.0.1:5432/shots
 
@@ -16,9 +17,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from playwright.sync_api import sync_playwright
+import httpx
+from playwright.sync_api import Page, sync_playwright
 
-from .seed import ADMIN_API_KEYS, ADMIN_KEY, API_KEYS, seed
+from .seed import ADMIN_API_KEYS, ADMIN_KEY, API_KEYS, Seeded, seed
 from .service import CHROMIUM, CHROMIUM_ARGS, ROOT, running_service, service_env
 
 OUT = ROOT / "docs" / "screenshots"
@@ -49,39 +51,87 @@ def main() -> None:
             check=True,
         )
         known = seed(url)
+        _some_keys(url)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-            context = browser.new_context(
-                base_url=url,
-                viewport={"width": 1360, "height": 900},
-                timezone_id="Europe/Paris",
-            )
-            page = context.new_page()
-            page.goto("/signin")
-            page.get_by_label("API key").fill(ADMIN_KEY)
-            page.get_by_role("button", name="Sign in").click()
-            page.get_by_test_id("kpi-runs").wait_for()
-            page.get_by_test_id("series-chart").locator("svg").first.wait_for()
-            page.wait_for_timeout(800)
-            page.screenshot(path=str(OUT / "overview.png"), full_page=True)
-
-            page.goto("/logs?page_size=25")
-            page.get_by_test_id("logs-table").wait_for()
-            page.screenshot(path=str(OUT / "logs.png"), full_page=True)
-
-            page.goto(f"/logs/{known.known_id}")
-            page.get_by_test_id("trace").wait_for()
-            page.get_by_test_id("trace-step").nth(1).get_by_role("button").first.click()
-            page.wait_for_timeout(300)
-            page.screenshot(path=str(OUT / "log-detail.png"), full_page=True)
-
-            page.goto("/categories?range=30d")
-            page.get_by_test_id("categories-chart").locator("svg").first.wait_for()
-            page.wait_for_timeout(800)
-            page.screenshot(path=str(OUT / "categories.png"), full_page=True)
+            shots: list[Path] = []
+            for theme in ("light", "dark"):
+                for width, height, prefix in ((1360, 900, ""), (390, 844, "phone-")):
+                    context = browser.new_context(
+                        base_url=url,
+                        viewport={"width": width, "height": height},
+                        timezone_id="Europe/Paris",
+                        color_scheme=theme,
+                    )
+                    page = context.new_page()
+                    suffix = "" if theme == "light" else "-dark"
+                    shots += _pages(page, known, prefix=prefix, suffix=suffix)
+                    context.close()
             browser.close()
-    for name in ("overview", "logs", "log-detail", "categories"):
-        print(OUT / f"{name}.png")
+    for shot in shots:
+        print(shot)
+
+
+def _some_keys(url: str) -> None:
+    """A few stored keys, one rotated and one revoked, so the Keys page has a story."""
+    admin = {"X-API-Key": ADMIN_KEY}
+    with httpx.Client(base_url=url, headers=admin, timeout=30) as api:
+        made = [
+            api.post("/api/v1/admin/keys", json=spec).json()
+            for spec in (
+                {"client_id": "acme", "name": "triage workflow", "scopes": ["ingest"]},
+                {"client_id": "acme", "name": "ops dashboard", "scopes": ["read"]},
+                {"client_id": "globex", "name": "returns desk"},
+                {"client_id": "initech", "name": "old laptop", "expires_in_days": 30},
+            )
+        ]
+        api.post(f"/api/v1/admin/keys/{made[2]['prefix']}/rotate", json={"overlap_seconds": 86400})
+        api.delete(f"/api/v1/admin/keys/{made[3]['prefix']}")
+        # One use, so "last used" shows a time.
+        api.get("/api/v1/me", headers={"X-API-Key": made[1]["key"]})
+
+
+def _pages(page: Page, known: Seeded, *, prefix: str, suffix: str) -> list[Path]:
+    """Every page of the dashboard as an admin, into OUT as {prefix}{page}{suffix}.png."""
+    done: list[Path] = []
+
+    def shot(name: str) -> None:
+        path = OUT / f"{prefix}{name}{suffix}.png"
+        page.screenshot(path=str(path), full_page=True)
+        done.append(path)
+
+    page.goto("/signin")
+    page.get_by_label("API key").fill(ADMIN_KEY)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_test_id("kpi-runs").wait_for()
+    page.get_by_test_id("series-chart").locator("svg").first.wait_for()
+    page.wait_for_timeout(800)
+    shot("overview")
+
+    page.goto("/logs?page_size=25")
+    page.get_by_test_id("logs-table").wait_for()
+    shot("logs")
+
+    page.goto(f"/logs/{known.known_id}")
+    page.get_by_test_id("trace").wait_for()
+    page.get_by_test_id("trace-step").nth(1).get_by_role("button").first.click()
+    page.wait_for_timeout(300)
+    shot("log-detail")
+
+    page.goto("/categories?range=30d")
+    page.get_by_test_id("categories-chart").locator("svg").first.wait_for()
+    page.wait_for_timeout(800)
+    shot("categories")
+
+    page.goto("/keys")
+    page.get_by_role("heading", name="API keys").wait_for()
+    page.wait_for_timeout(300)
+    shot("keys")
+
+    page.goto("/audit")
+    page.get_by_test_id("audit-table").wait_for()
+    shot("audit")
+    return done
 
 
 if __name__ == "__main__":

@@ -366,6 +366,11 @@ def test_categories_table_and_link_to_logs(page: Page, api: httpx.Client) -> Non
     expect(uncategorized.get_by_role("link")).to_have_count(0)
 
     page.get_by_test_id("category-link").filter(has_text="login_problem").click()
-    expect(page).to_have_url(re.compile(r"/logs\?category=login_problem$"))
+    # The Logs page opens on the category within the range the Categories page counted.
+    expect(page).to_have_url(re.compile(r"/logs\?category=login_problem&from=[^&]+&to=[^&]+$"))
     wait_rows(page)
     assert set(column(page, "category")) == {"login_problem"}
+    login = next(c for c in data["categories"] if c["category"] == "login_problem")
+    expect(page.get_by_test_id("logs-total")).to_have_text(
+        re.compile(rf"^{re.escape(count(login['runs']))} matching run")
+    )

@@ -3,18 +3,24 @@ import { Navigate, NavLink, Outlet, Route, Routes, useLocation } from "react-rou
 import { useAuth } from "./auth/AuthContext";
 import { ClientPicker } from "./auth/ClientPicker";
 import { Loading } from "./components/States";
+import { useLink } from "./lib/links";
 import { SignInPage } from "./pages/signin/SignInPage";
+import { ThemeToggle } from "./theme/ThemeToggle";
 
 const loaders = {
   overview: () => import("./pages/overview/OverviewPage"),
   logs: () => import("./pages/logs/LogsPage"),
   detail: () => import("./pages/log-detail/LogDetailPage"),
   categories: () => import("./pages/categories/CategoriesPage"),
+  keys: () => import("./pages/keys/KeysPage"),
+  audit: () => import("./pages/audit/AuditPage"),
 };
 const OverviewPage = lazy(loaders.overview);
 const LogsPage = lazy(loaders.logs);
 const LogDetailPage = lazy(loaders.detail);
 const CategoriesPage = lazy(loaders.categories);
+const KeysPage = lazy(loaders.keys);
+const AuditPage = lazy(loaders.audit);
 
 /** Starts loading the opened page's code while the session is checked, not after. */
 export function loaderFor(pathname: string): keyof typeof loaders | null {
@@ -22,6 +28,8 @@ export function loaderFor(pathname: string): keyof typeof loaders | null {
   if (/^\/logs\/[^/]+/.test(pathname)) return "detail";
   if (/^\/logs\/?$/.test(pathname)) return "logs";
   if (/^\/categories\/?$/.test(pathname)) return "categories";
+  if (/^\/keys\/?$/.test(pathname)) return "keys";
+  if (/^\/audit\/?$/.test(pathname)) return "audit";
   return null;
 }
 if (typeof window !== "undefined") {
@@ -30,9 +38,11 @@ if (typeof window !== "undefined") {
 }
 
 function RequireAuth() {
-  const { key, me } = useAuth();
+  const { key, me, leftDeliberately } = useAuth();
   const location = useLocation();
   if (!key || !me) {
+    // A deliberate sign-out forgets this user's place: the next key starts at the overview.
+    if (leftDeliberately) return <Navigate to="/signin" replace />;
     const next = location.pathname + location.search;
     return <Navigate to={`/signin${next && next !== "/" ? `?next=${encodeURIComponent(next)}` : ""}`} replace />;
   }
@@ -41,6 +51,7 @@ function RequireAuth() {
 
 function Shell() {
   const { me, signOut } = useAuth();
+  const link = useLink();
   return (
     <div className="shell">
       <a className="skip-link" href="#main">
@@ -52,21 +63,28 @@ function Shell() {
           Central Logger
         </div>
         <nav className="nav" aria-label="Main">
-          <NavLink to="/" end>
+          <NavLink to={link("/")} end>
             Overview
           </NavLink>
-          <NavLink to="/logs">Logs</NavLink>
-          <NavLink to="/categories">Categories</NavLink>
+          <NavLink to={link("/logs")}>Logs</NavLink>
+          <NavLink to={link("/categories")}>Categories</NavLink>
+          <NavLink to={link("/keys")}>Keys</NavLink>
+          {me?.is_admin ? <NavLink to={link("/audit")}>Audit</NavLink> : null}
         </nav>
         <div className="topbar-right">
           {me?.is_admin ? (
             <ClientPicker />
           ) : (
             <span className="identity" title={me?.key_prefix ? `Key ${me.key_prefix}…` : undefined}>
-              Client <strong data-testid="identity">{me?.client_id}</strong>
+              <span className="identity-label">Client</span> <strong data-testid="identity">{me?.client_id}</strong>
             </span>
           )}
-          <button type="button" className="button button-ghost" onClick={() => signOut(null)}>
+          <ThemeToggle />
+          <button
+            type="button"
+            className="button button-ghost"
+            onClick={() => signOut(null, true)}
+          >
             Sign out
           </button>
         </div>
@@ -81,11 +99,12 @@ function Shell() {
 }
 
 function NotFound() {
+  const link = useLink();
   return (
-    <div className="state state-empty">
-      <p className="state-title">No such page</p>
+    <div className="state state-empty" data-testid="no-such-page">
+      <h1 className="state-title">No such page</h1>
       <p className="state-body">
-        <NavLink to="/">Back to the overview</NavLink>
+        The address does not match a page of the dashboard. <NavLink to={link("/")}>Back to the overview</NavLink>
       </p>
     </div>
   );
@@ -100,6 +119,8 @@ export function App() {
         <Route path="logs" element={<LogsPage />} />
         <Route path="logs/:id" element={<LogDetailPage />} />
         <Route path="categories" element={<CategoriesPage />} />
+        <Route path="keys" element={<KeysPage />} />
+        <Route path="audit" element={<AuditPage />} />
         <Route path="*" element={<NotFound />} />
       </Route>
     </Routes>

@@ -5,7 +5,10 @@ import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { ApiError } from "./api/client";
 import { AuthProvider } from "./auth/AuthContext";
 import { App } from "./App";
+import { applyTheme, storedChoice } from "./theme/theme";
 import "./styles.css";
+
+applyTheme(storedChoice());
 
 const queryClient = new QueryClient({
   defaultOptions: {

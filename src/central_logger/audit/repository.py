@@ -18,7 +18,13 @@ async def insert_events(conn: AsyncConnection, *, rows: Sequence[Mapping[str, An
 
 
 async def select_events(
-    conn: AsyncConnection, *, kind: str | None, since: datetime | None, limit: int
+    conn: AsyncConnection,
+    *,
+    kind: str | None,
+    since: datetime | None,
+    limit: int,
+    actor: str | None = None,
+    client_id: str | None = None,
 ) -> Sequence[RowMapping]:
     query = select(*audit_events.c).order_by(
         audit_events.c.occurred_at.desc(), audit_events.c.id.desc()
@@ -27,6 +33,10 @@ async def select_events(
         query = query.where(audit_events.c.kind == kind)
     if since is not None:
         query = query.where(audit_events.c.occurred_at >= since)
+    if actor is not None:
+        query = query.where(audit_events.c.actor == actor)
+    if client_id is not None:
+        query = query.where(audit_events.c.client_id == client_id)
     return (await conn.execute(query.limit(limit))).mappings().all()
 
 

@@ -39,4 +39,10 @@ class AuditQuery(BaseModel):
 
     kind: AuditKind | None = None
     since: UtcDateTime | None = Field(None, description="occurred_at >= since")
+    actor: Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^\x00]+$")] | None = (
+        Field(None, description="Only events made by this key prefix (or `cli`)")
+    )
+    client_id: Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^\x00]+$")] | None = (
+        Field(None, description="Only events concerning this tenant")
+    )
     limit: Annotated[int, Field(ge=1, le=1000)] = 100

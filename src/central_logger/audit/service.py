@@ -231,5 +231,7 @@ async def list_events(conn: AsyncConnection, *, query: AuditQuery) -> AuditPage:
         kind=query.kind.value if query.kind else None,
         since=query.since,
         limit=query.limit,
+        actor=query.actor,
+        client_id=query.client_id,
     )
     return AuditPage(items=[AuditEvent.model_validate(dict(row)) for row in rows])

@@ -52,3 +52,11 @@ class ApiKeyInfo(BaseModel):
 class ApiKeyCreated(ApiKeyInfo):
     # Shown once, at creation; only its hash is stored.
     key: str
+
+
+class OwnKeys(BaseModel):
+    """GET /api/v1/keys: the caller's client and the keys stored for it. Keys configured
+    in API_KEYS live in the environment, not the database, and are not listed."""
+
+    client_id: str
+    items: list[ApiKeyInfo]

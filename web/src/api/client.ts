@@ -99,3 +99,34 @@ export async function apiGet<T>(path: string, params: Params, options: RequestOp
   }
   return (await response.json()) as T;
 }
+
+/** POST or DELETE with a JSON body; errors as in apiGet. */
+export async function apiSend<T>(
+  method: "POST" | "DELETE",
+  path: string,
+  body: unknown,
+  options: RequestOptions,
+): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers: {
+        [API_KEY_HEADER]: options.key,
+        Accept: "application/json",
+        ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: options.signal,
+    });
+  } catch (cause) {
+    if (cause instanceof DOMException && cause.name === "AbortError") throw cause;
+    throw new ApiError(0, "Network error", "The service could not be reached.");
+  }
+  if (!response.ok) {
+    const error = await toApiError(response);
+    if (error.status === 401 && !options.silent401 && onUnauthorized) onUnauthorized(error);
+    throw error;
+  }
+  return (await response.json()) as T;
+}

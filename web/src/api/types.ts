@@ -14,6 +14,14 @@ export type Overview = Schemas["Overview"];
 export type Categories = Schemas["Categories"];
 export type CategoryRow = Schemas["CategoryStats"];
 export type ProblemField = Schemas["FieldErrorOut"];
+export type ApiKeyInfo = Schemas["ApiKeyInfo"];
+export type ApiKeyCreated = Schemas["ApiKeyCreated"];
+export type KeyCreate = Schemas["KeyCreate"];
+export type KeyList = Schemas["KeyList"];
+export type KeyRotated = Schemas["KeyRotated"];
+export type OwnKeys = Schemas["OwnKeys"];
+export type AuditEvent = Schemas["AuditEvent"];
+export type AuditPage = Schemas["AuditPage"];
 
 // Any JSON value: what the viewers walk (the contract types `metrics` and `payload`
 // as objects of unknown values; a JSON response holds nothing else).

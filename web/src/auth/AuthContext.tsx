@@ -1,5 +1,6 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
 import { useQueryClient } from "@tanstack/react-query";
+import { useNavigate, useSearchParams } from "react-router";
 import { ApiError, apiGet, setUnauthorizedHandler, type Params } from "../api/client";
 import type { Me } from "../api/types";
 import { session } from "./session";
@@ -7,11 +8,15 @@ import { session } from "./session";
 interface AuthState {
   key: string | null;
   me: Me | null;
-  /** The client an admin narrowed to; null means all clients (and always null for a tenant). */
+  /** The client an admin narrowed to (`?client=` in the URL, so a shared link shows the
+   * same tenant); null means all clients (and always null for a tenant). */
   clientId: string | null;
   reason: string | null;
   signIn: (key: string) => Promise<void>;
-  signOut: (reason?: string | null) => void;
+  /** `deliberate`: the user asked; the next sign-in starts at the overview, not here. */
+  signOut: (reason?: string | null, deliberate?: boolean) => void;
+  /** The last sign-out was asked for (so sign-in gets no `next` back to this user's place). */
+  leftDeliberately: boolean;
   setClientId: (clientId: string | null) => void;
   /** GET against the API with the key and, for an admin who picked one, `client_id`. */
   get: <T>(path: string, params?: Params, signal?: AbortSignal) => Promise<T>;
@@ -24,21 +29,38 @@ export function reasonOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** The URL parameter holding an admin's chosen client on every page. */
+export const CLIENT_PARAM = "client";
+
+/** Why a key that authenticates still cannot use the dashboard, or null when it can. */
+export function refusal(who: Me): string | null {
+  if (who.scopes.includes("read")) return null;
+  return (
+    `This key (${who.key_prefix}…, client ${who.client_id}) has only the ${who.scopes.join(", ") || "no"} scope: ` +
+    "it can send logs but not read them, and the dashboard only reads. Sign in with a key that has the read scope " +
+    "(an admin can make one on the Keys page, or run: central-logger keys create --client-id " +
+    `${who.client_id} --scopes ingest,read).`
+  );
+}
+
 export function AuthProvider({ children }: { children: ReactNode }) {
   const queryClient = useQueryClient();
   const [key, setKey] = useState<string | null>(() => session.key());
   const [me, setMe] = useState<Me | null>(null);
-  const [clientId, setClientIdState] = useState<string | null>(() => session.clientId());
+  const [search] = useSearchParams();
+  const navigate = useNavigate();
+  const clientId = search.get(CLIENT_PARAM) || null;
   const [reason, setReason] = useState<string | null>(() => session.reason());
   const [restoring, setRestoring] = useState<boolean>(() => session.key() !== null);
+  const [leftDeliberately, setLeftDeliberately] = useState(false);
 
   const signOut = useCallback(
-    (why: string | null = null) => {
+    (why: string | null = null, deliberate = false) => {
+      setLeftDeliberately(deliberate);
       session.clear();
       session.setReason(why);
       setKey(null);
       setMe(null);
-      setClientIdState(null);
       setReason(why);
       queryClient.clear();
     },
@@ -56,7 +78,10 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     let cancelled = false;
     apiGet<Me>("/api/v1/me", {}, { key })
       .then((who) => {
-        if (!cancelled) setMe(who);
+        if (cancelled) return;
+        const refused = refusal(who);
+        if (refused) signOut(refused);
+        else setMe(who);
       })
       .catch((error: unknown) => {
         if (!cancelled && !(error instanceof ApiError && error.status === 401)) signOut(reasonOf(error));
@@ -72,22 +97,31 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const signIn = useCallback(
     async (candidate: string) => {
       const who = await apiGet<Me>("/api/v1/me", {}, { key: candidate, silent401: true });
+      const refused = refusal(who);
+      if (refused) throw new Error(refused);
       session.setKey(candidate);
       session.setReason(null);
-      session.setClientId(null);
       queryClient.clear();
       setKey(candidate);
       setMe(who);
-      setClientIdState(null);
       setReason(null);
+      setLeftDeliberately(false);
     },
     [queryClient],
   );
 
-  const setClientId = useCallback((next: string | null) => {
-    session.setClientId(next);
-    setClientIdState(next);
-  }, []);
+  // Another client's cursors mean nothing here: a new choice starts at the first page.
+  const setClientId = useCallback(
+    (next: string | null) => {
+      const params = new URLSearchParams(window.location.search);
+      params.delete("after");
+      if (next) params.set(CLIENT_PARAM, next);
+      else params.delete(CLIENT_PARAM);
+      const query = params.toString();
+      navigate({ pathname: window.location.pathname, search: query ? `?${query}` : "" });
+    },
+    [navigate],
+  );
 
   const effectiveClient = me?.is_admin ? clientId : null;
 
@@ -108,10 +142,11 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       reason,
       signIn,
       signOut,
+      leftDeliberately,
       setClientId,
       get,
     }),
-    [restoring, key, me, effectiveClient, reason, signIn, signOut, setClientId, get],
+    [restoring, key, me, effectiveClient, reason, signIn, signOut, leftDeliberately, setClientId, get],
   );
 
   if (restoring) {

@@ -1,6 +1,7 @@
-// What the browser session remembers: the API key and the admin's chosen client.
+// What the browser session remembers: the API key (the admin's chosen client lives in
+// the URL, so a shared link shows the same tenant).
 const KEY = "central-logger.api-key";
-const CLIENT = "central-logger.client-id";
+const CLIENT = "central-logger.client-id"; // written by older builds; cleared at sign-out
 const REASON = "central-logger.signin-reason";
 
 function storage(): Storage | null {
@@ -14,11 +15,6 @@ function storage(): Storage | null {
 export const session = {
   key: (): string | null => storage()?.getItem(KEY) ?? null,
   setKey: (key: string) => storage()?.setItem(KEY, key),
-  clientId: (): string | null => storage()?.getItem(CLIENT) || null,
-  setClientId: (clientId: string | null) => {
-    if (clientId) storage()?.setItem(CLIENT, clientId);
-    else storage()?.removeItem(CLIENT);
-  },
   /** Why the user was sent back to sign-in; survives the redirect and a reload. */
   reason: (): string | null => storage()?.getItem(REASON) ?? null,
   setReason: (reason: string | null) => {

@@ -93,11 +93,22 @@ function Node({ name, value, depth }: { name: string | null; value: Json; depth:
 }
 
 /** A collapsible JSON tree with a copy button; nodes are <details>, so the keyboard works. */
-export function JsonViewer({ value, title, empty = "Nothing recorded." }: { value: Json | undefined; title: string; empty?: string }) {
+export function JsonViewer({
+  value,
+  title,
+  label,
+  empty = "Nothing recorded.",
+}: {
+  value: Json | undefined;
+  title: string;
+  /** The region's accessible name when the title alone repeats on the page (a step's "Input"). */
+  label?: string;
+  empty?: string;
+}) {
   const text = value === undefined ? "" : JSON.stringify(value, null, 2);
   const blank = value === undefined || value === null || (typeof value === "object" && Object.keys(value).length === 0);
   return (
-    <section className="json-viewer" aria-label={title}>
+    <section className="json-viewer" aria-label={label ?? title}>
       <header className="json-head">
         <h3>{title}</h3>
         {!blank ? <CopyButton text={text} label="Copy JSON" /> : null}

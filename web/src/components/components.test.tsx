@@ -57,5 +57,8 @@ describe("statusTone and categoryLink", () => {
   it("links categories to the filtered Logs page, except the uncategorized bucket", () => {
     expect(categoryLink("billing issue")).toBe("/logs?category=billing%20issue");
     expect(categoryLink("uncategorized")).toBeNull();
+    const range = { from: "2026-01-01T00:00:00Z", to: "2026-01-08T00:00:00Z" };
+    const link = new URL(categoryLink("billing", range, "staging")!, "http://x");
+    expect(Object.fromEntries(link.searchParams)).toEqual({ category: "billing", ...range, environment: "staging" });
   });
 });

@@ -265,7 +265,11 @@ class CentralLogger(_BaseLogger):
         """Wait up to ``timeout`` s until every log enqueued so far is settled.
 
         Settled means stored by the service, refused by it, or dropped. Returns
-        whether that happened in time; logs still waiting keep being retried.
+        True only when every log enqueued since the previous ``flush()`` was
+        delivered (stored, or already stored): False when time ran out (logs
+        still waiting keep being retried) or when any was refused (a 4xx such as
+        401 for a wrong key; see ``on_rejected`` and ``stats.rejected``) or
+        dropped (``on_dropped``, ``stats.dropped``).
         """
         return self._flush(timeout)
 
@@ -273,7 +277,8 @@ class CentralLogger(_BaseLogger):
         """Flush for up to ``timeout`` s, then stop. Idempotent.
 
         Unsent logs stay in the spool for the next start; without a spool they
-        are counted as dropped. Returns whether everything was settled.
+        are counted as dropped. Returns what ``flush()`` returns: True only when
+        everything was delivered.
         """
         return self._close(timeout)
 

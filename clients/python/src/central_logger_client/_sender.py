@@ -97,6 +97,9 @@ class Sender:
         self._spooled = 0
         self._dropped = 0
         self._rejected = 0
+        # Logs refused or dropped, and how many of them a flush() has already reported.
+        self._undelivered = 0
+        self._undelivered_reported = 0
 
         # Retry state, owned by the sender thread.
         self._failures = 0
@@ -123,6 +126,7 @@ class Sender:
         self._drops = {}
         self._enqueued = self._settled = self._sent = self._duplicates = 0
         self._retried = self._spooled = self._dropped = self._rejected = 0
+        self._undelivered = self._undelivered_reported = 0
         self._failures = 0
         self._next_attempt = 0.0
         if self._store.durable:
@@ -176,7 +180,13 @@ class Sender:
                     if remaining <= 0:
                         break
                     self._cond.wait(remaining)
-                return self._settled >= target
+                if self._settled < target:
+                    return False
+                # Settled is not delivered: a refused or dropped log makes it False,
+                # reported once (the next flush() answers for the logs after it).
+                delivered = self._undelivered == self._undelivered_reported
+                self._undelivered_reported = self._undelivered
+                return delivered
             finally:
                 self._flushing -= 1
 
@@ -192,7 +202,7 @@ class Sender:
         if already:
             self._thread.join(max(timeout, 0.0))
             with self._cond:
-                return self._settled >= self._enqueued
+                return self._settled >= self._enqueued and self._undelivered == 0
         flushed = self.flush(timeout)
         with self._cond:
             self._stop = True
@@ -231,6 +241,7 @@ class Sender:
         if count <= 0:
             return
         self._dropped += count
+        self._undelivered += count
         self._settled += count
         self._drops[reason] = self._drops.get(reason, 0) + count
         self._cond.notify_all()
@@ -472,6 +483,7 @@ class Sender:
     ) -> None:
         with self._cond:
             self._rejected += len(items)
+            self._undelivered += len(items)
             self._settled += len(items)
             self._cond.notify_all()
         error = RejectedError(

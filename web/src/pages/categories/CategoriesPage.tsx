@@ -1,4 +1,4 @@
-import { lazy, Suspense, useMemo, useState } from "react";
+import { lazy, Suspense, useCallback, useMemo, useState } from "react";
 import { Link, useNavigate } from "react-router";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import {
@@ -15,7 +15,9 @@ import { RangeControls } from "../../components/RangeControls";
 import { Empty, ErrorState, Loading } from "../../components/States";
 import { Time } from "../../components/Time";
 import { formatCount, formatDuration, formatPercent } from "../../lib/format";
+import { logsOfRange, useLink } from "../../lib/links";
 import { rangeToParams } from "../../lib/range";
+import { RefreshControl, useRefreshInterval } from "../../components/RefreshControl";
 import { useEnvironments, useRangeInUrl } from "../overview/useOverview";
 
 const CategoriesChart = lazy(() => import("./CategoriesChart"));
@@ -23,18 +25,24 @@ const CategoriesChart = lazy(() => import("./CategoriesChart"));
 /** How the metrics API names runs without a category; the logs API cannot filter on it. */
 export const UNCATEGORIZED = "uncategorized";
 
-/** The Logs page filtered to a category, or null for the runs without one. */
-export function categoryLink(category: string): string | null {
+/** The Logs page filtered to a category, within the range (and environment) the
+ * Categories page counted, or null for the runs without one. */
+export function categoryLink(
+  category: string,
+  range: { from: string; to: string } | null = null,
+  environment: string | null = null,
+): string | null {
   if (category === UNCATEGORIZED) return null;
-  return `/logs?category=${encodeURIComponent(category)}`;
+  if (!range) return `/logs?category=${encodeURIComponent(category)}`;
+  return logsOfRange(range, environment, { category });
 }
 
 const column = createColumnHelper<CategoryRow>();
-const columns = [
+const columnsFor = (linkTo: (category: string) => string | null) => [
   column.accessor("category", {
     header: "Category",
     cell: (c) => {
-      const to = categoryLink(c.getValue());
+      const to = linkTo(c.getValue());
       return to ? (
         <Link to={to} data-testid="category-link">
           {c.getValue()}
@@ -64,7 +72,18 @@ export default function CategoriesPage() {
     queryKey: ["categories", clientId, params],
     queryFn: ({ signal }) => get<Categories>("/api/v1/metrics/categories", params, signal),
     placeholderData: keepPreviousData,
+    refetchInterval: useRefreshInterval(),
   });
+  const link = useLink();
+  const data = query.data;
+  const linkTo = useCallback(
+    (category: string) => {
+      const to = categoryLink(category, data ?? null, range.environment);
+      return to ? link(to) : null;
+    },
+    [data, range.environment, link],
+  );
+  const columns = useMemo(() => columnsFor(linkTo), [linkTo]);
   const [sorting, setSorting] = useState<SortingState>([]);
   const rows = useMemo(() => query.data?.categories ?? [], [query.data]);
   const table = useReactTable({
@@ -88,7 +107,10 @@ export default function CategoriesPage() {
             </p>
           ) : null}
         </div>
-        <RangeControls key={range.range} state={range} onChange={setRange} environments={environments} />
+        <div className="toolbar">
+          <RangeControls key={range.range} state={range} onChange={setRange} environments={environments} />
+          <RefreshControl updatedAt={query.dataUpdatedAt} />
+        </div>
       </header>
       {query.isPending ? (
         <Loading label="Loading categories…" />
@@ -98,13 +120,13 @@ export default function CategoriesPage() {
         <Empty title="No runs in this range">Categories appear once runs with a category are logged.</Empty>
       ) : (
         <div className={query.isFetching ? "refreshing" : undefined}>
-          <section className="card card-wide">
-            <h2>Per category</h2>
+          <section className="card card-wide" aria-labelledby="per-category-title">
+            <h2 id="per-category-title">Per category</h2>
             <Suspense fallback={<Loading label="Loading chart…" />}>
               <CategoriesChart
                 rows={rows}
                 onSelect={(c) => {
-                  const to = categoryLink(c);
+                  const to = linkTo(c);
                   if (to) navigate(to);
                 }}
               />
@@ -141,7 +163,7 @@ export default function CategoriesPage() {
                     key={row.id}
                     data-testid="category-row"
                     onClick={(e) => {
-                      const to = categoryLink(row.original.category);
+                      const to = linkTo(row.original.category);
                       if (to && !(e.target as HTMLElement).closest("a")) navigate(to);
                     }}
                   >

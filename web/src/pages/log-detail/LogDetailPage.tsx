@@ -8,6 +8,7 @@ import { ErrorState, Loading } from "../../components/States";
 import { StatusBadge, statusTone } from "../../components/StatusBadge";
 import { Time } from "../../components/Time";
 import { formatDuration, formatPercent } from "../../lib/format";
+import { useLink } from "../../lib/links";
 import { parseTrace, shareOf, type ParsedTrace, type TraceStep } from "./trace";
 
 function Fact({ label, children }: { label: string; children: React.ReactNode }) {
@@ -27,6 +28,7 @@ function Step({ step, total }: { step: TraceStep; total: number | null }) {
   const tone = step.status ? statusTone(step.status.toUpperCase() === "OK" ? "SUCCESS" : step.status) : "neutral";
   const hasDetail = step.input !== undefined || step.output !== undefined || step.error !== undefined;
   const panelId = `step-${step.index}-detail`;
+  const stepLabel = `Step ${step.index + 1} ${step.name}`;
   return (
     <li className="step" data-testid="trace-step">
       <button
@@ -50,12 +52,12 @@ function Step({ step, total }: { step: TraceStep; total: number | null }) {
         <div className="step-detail" id={panelId}>
           {hasDetail ? (
             <>
-              {step.input !== undefined ? <JsonViewer title="Input" value={step.input} /> : null}
-              {step.output !== undefined ? <JsonViewer title="Output" value={step.output} /> : null}
-              {step.error !== undefined ? <JsonViewer title="Error" value={step.error} /> : null}
+              {step.input !== undefined ? <JsonViewer title="Input" label={`${stepLabel}: input`} value={step.input} /> : null}
+              {step.output !== undefined ? <JsonViewer title="Output" label={`${stepLabel}: output`} value={step.output} /> : null}
+              {step.error !== undefined ? <JsonViewer title="Error" label={`${stepLabel}: error`} value={step.error} /> : null}
             </>
           ) : (
-            <JsonViewer title="Step as recorded" value={step.raw} />
+            <JsonViewer title="Step as recorded" label={`${stepLabel}: as recorded`} value={step.raw} />
           )}
         </div>
       ) : null}
@@ -95,23 +97,43 @@ export function TraceView({ trace }: { trace: ParsedTrace }) {
   );
 }
 
+/** Log ids are UUIDs; anything else is answered here, without asking the service. */
+export const LOG_ID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+
 export default function LogDetailPage() {
   const { id = "" } = useParams();
   const { get, clientId } = useAuth();
   const location = useLocation();
+  const link = useLink();
   const back = (location.state as { back?: string } | null)?.back ?? "";
+  const valid = LOG_ID.test(id);
   const log = useQuery({
     queryKey: ["log", clientId, id],
     queryFn: ({ signal }) => get<LogDetail>(`/api/v1/logs/${encodeURIComponent(id)}`, {}, signal),
+    enabled: valid,
   });
 
   const header = (
     <nav className="crumbs" aria-label="Breadcrumb">
-      <Link to={`/logs${back}`}>← Logs</Link>
+      <Link to={back ? `/logs${back}` : link("/logs")}>← Logs</Link>
     </nav>
   );
-  if (log.isPending) return <div className="page">{header}<Loading label="Loading the run…" /></div>;
-  if (log.isError) return <div className="page">{header}<ErrorState error={log.error} onRetry={() => log.refetch()} /></div>;
+  if (!valid) {
+    return (
+      <div className="page">
+        {header}
+        <div className="state state-error" role="alert" data-testid="error-state">
+          <h1 className="state-title">That is not a log id</h1>
+          <p className="state-body">
+            Log ids look like <code>0190c6e2-8b1a-7c3e-9f00-1a2b3c4d5e6f</code>; this address has <code>{id}</code>.
+          </p>
+          <Link to={link("/logs")}>Go to the logs</Link>
+        </div>
+      </div>
+    );
+  }
+  if (log.isPending) return <div className="page">{header}<h1 className="sr-only">Run</h1><Loading label="Loading the run…" /></div>;
+  if (log.isError) return <div className="page">{header}<ErrorState heading error={log.error} onRetry={() => void log.refetch()} /></div>;
 
   const d = log.data;
   // The contract types these as objects of unknown values; parsed from JSON, they hold JSON.
@@ -141,11 +163,11 @@ export default function LogDetailPage() {
           <Fact label="Environment">{d.environment}</Fact>
           <Fact label="Version">{d.workflow_version}</Fact>
           <Fact label="Category">
-            {d.category ? <Link to={`/logs?category=${encodeURIComponent(d.category)}`}>{d.category}</Link> : null}
+            {d.category ? <Link to={link(`/logs?category=${encodeURIComponent(d.category)}`)}>{d.category}</Link> : null}
           </Fact>
           <Fact label="Ticket">
             {d.ticket_id ? (
-              <Link to={`/logs?ticket_id=${encodeURIComponent(d.ticket_id)}`} data-testid="ticket-link" title="Other runs of this ticket">
+              <Link to={link(`/logs?ticket_id=${encodeURIComponent(d.ticket_id)}`)} data-testid="ticket-link" title="Other runs of this ticket">
                 {d.ticket_id} · other runs
               </Link>
             ) : null}

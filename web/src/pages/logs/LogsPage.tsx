@@ -18,6 +18,7 @@ import {
   type LogFilters,
 } from "./filters";
 import { useLogs } from "./useLogs";
+import { useLink, withCarried } from "../../lib/links";
 
 const LABELS: Record<FilterName, string> = {
   status: "Status",
@@ -34,13 +35,13 @@ const LABELS: Record<FilterName, string> = {
 
 const column = createColumnHelper<LogItem>();
 
-function useColumns(detailSearch: string, showClient: boolean) {
+function useColumns(detailSearch: string, showClient: boolean, link: (to: string) => string) {
   return useMemo(
     () => [
       column.accessor("executed_at", {
         header: "Time",
         cell: (c) => (
-          <Link className="row-link" to={`/logs/${c.row.original.id}`} state={{ back: detailSearch }}>
+          <Link className="row-link" to={link(`/logs/${c.row.original.id}`)} state={{ back: detailSearch }}>
             <Time iso={c.getValue()} />
           </Link>
         ),
@@ -57,7 +58,7 @@ function useColumns(detailSearch: string, showClient: boolean) {
         cell: (c) => formatDuration(c.getValue()),
       }),
     ],
-    [detailSearch, showClient],
+    [detailSearch, showClient, link],
   );
 }
 
@@ -97,7 +98,12 @@ function FilterForm({ filters, onApply }: { filters: LogFilters; onApply: (f: Lo
     </label>
   );
 
+  const active = activeFilterCount(filters);
   return (
+    <details className="filters-box" open={wideScreen()} data-testid="filters-box">
+      <summary>
+        Filters{active ? ` (${active})` : ""}
+      </summary>
     <form className="filters" onSubmit={submit} aria-label="Filters">
       {field("status", "text", { list: "status-options", placeholder: "e.g. SUCCESS" })}
       {field("category")}
@@ -131,7 +137,13 @@ function FilterForm({ filters, onApply }: { filters: LogFilters; onApply: (f: Lo
         </button>
       </div>
     </form>
+    </details>
   );
+}
+
+/** The filter form starts open where it leaves room for the rows (not on a phone). */
+function wideScreen(): boolean {
+  return typeof window === "undefined" || !window.matchMedia || !window.matchMedia("(max-width: 700px)").matches;
 }
 
 export default function LogsPage() {
@@ -142,12 +154,14 @@ export default function LogsPage() {
   const stack = stackFromSearch(search);
   const logs = useLogs(filters, currentCursor(stack));
   const { me, clientId } = useAuth();
-  const columns = useColumns(location.search, Boolean(me?.is_admin && !clientId));
+  const link = useLink();
+  const columns = useColumns(location.search, Boolean(me?.is_admin && !clientId), link);
   const data = logs.data;
   const items = useMemo(() => data?.items ?? [], [data]);
   const table = useReactTable({ data: items, columns, getCoreRowModel: getCoreRowModel(), getRowId: (r) => r.id });
 
-  const apply = (next: LogFilters) => setSearch(filtersToSearch(next)); // new filters restart at page 1
+  // New filters restart at page 1; the admin's client stays.
+  const apply = (next: LogFilters) => setSearch(withCarried(filtersToSearch(next), search));
   const filterKey = filtersToSearch({ ...filters, order: "desc", pageSize: 50 }).toString();
   const active = activeFilterCount(filters);
 
@@ -199,7 +213,7 @@ export default function LogsPage() {
       {logs.isPending ? (
         <Loading label="Loading logs…" />
       ) : logs.isError ? (
-        <ErrorState error={logs.error} onRetry={() => logs.refetch()} />
+        <ErrorState error={logs.error} onRetry={() => void logs.refetch()} />
       ) : items.length === 0 ? (
         <Empty title={active ? "No runs match these filters" : "No runs yet"}>
           {active ? (
@@ -238,7 +252,7 @@ export default function LogsPage() {
                     data-id={row.id}
                     onClick={(e) => {
                       if ((e.target as HTMLElement).closest("a")) return;
-                      navigate(`/logs/${row.id}`, { state: { back: location.search } });
+                      navigate(link(`/logs/${row.id}`), { state: { back: location.search } });
                     }}
                   >
                     {row.getVisibleCells().map((cell) => (

@@ -2,16 +2,16 @@ import { Link } from "react-router";
 import { Bar, CartesianGrid, Cell, ComposedChart, Legend, Pie, PieChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import type { Overview } from "../../api/types";
 import { statusTone } from "../../components/StatusBadge";
+import { logsOfRange, useLink } from "../../lib/links";
 import { exactUtc, formatBucket, formatCount, formatLocal, formatPercent } from "../../lib/format";
 
 const TONE_COLORS = { ok: "#2f9e6b", bad: "#d64545", warn: "#d9930d", neutral: "#8590a6" };
 
-function logsLink(params: Record<string, string>, data: Overview): string {
-  const search = new URLSearchParams({ ...params, from: data.from, to: data.to });
-  return `/logs?${search.toString()}`;
-}
-
-export default function OverviewCharts({ data }: { data: Overview }) {
+export default function OverviewCharts({ data, environment }: { data: Overview; environment: string | null }) {
+  const link = useLink();
+  // The environment filter stays on unless the link sets one itself.
+  const logsLink = (params: Record<string, string>, d: Overview) =>
+    link(logsOfRange(d, params.environment ?? environment, params));
   const series = data.series.map((b) => ({
     start: b.start,
     label: formatBucket(b.start, data.bucket),
@@ -94,7 +94,9 @@ export default function OverviewCharts({ data }: { data: Overview }) {
               <th scope="col">Environment</th>
               <th scope="col" className="num">Runs</th>
               <th scope="col" className="num">Failed</th>
-              <th scope="col" aria-label="Volume" />
+              <th scope="col">
+                <span className="sr-only">Volume</span>
+              </th>
             </tr>
           </thead>
           <tbody>

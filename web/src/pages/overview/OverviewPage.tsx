@@ -2,9 +2,12 @@ import { lazy, Suspense } from "react";
 import { Link } from "react-router";
 import type { Overview } from "../../api/types";
 import { RangeControls } from "../../components/RangeControls";
+import { RefreshControl, useRefreshInterval } from "../../components/RefreshControl";
 import { Empty, ErrorState, Loading } from "../../components/States";
 import { Time } from "../../components/Time";
 import { browserZone, formatCount, formatDuration, formatPercent } from "../../lib/format";
+import { logsOfRange, useLink } from "../../lib/links";
+import { rangeToSearch } from "../../lib/range";
 import { useEnvironments, useOverview, useRangeInUrl } from "./useOverview";
 
 const OverviewCharts = lazy(() => import("./OverviewCharts"));
@@ -44,7 +47,8 @@ function Kpis({ data }: { data: Overview }) {
 
 export default function OverviewPage() {
   const [range, setRange] = useRangeInUrl();
-  const overview = useOverview(range);
+  const overview = useOverview(range, useRefreshInterval());
+  const link = useLink();
   const environments = useEnvironments(range);
   const data = overview.data;
 
@@ -59,7 +63,10 @@ export default function OverviewPage() {
             </p>
           ) : null}
         </div>
-        <RangeControls key={range.range} state={range} onChange={setRange} environments={environments} />
+        <div className="toolbar">
+          <RangeControls key={range.range} state={range} onChange={setRange} environments={environments} />
+          <RefreshControl updatedAt={overview.dataUpdatedAt} />
+        </div>
       </header>
 
       {overview.isPending ? (
@@ -76,13 +83,13 @@ export default function OverviewPage() {
           ) : (
             <>
               <Suspense fallback={<Loading label="Loading charts…" />}>
-                <OverviewCharts data={data} />
+                <OverviewCharts data={data} environment={range.environment} />
               </Suspense>
               <p className="small muted">
-                <Link to={`/logs?from=${encodeURIComponent(data.from)}&to=${encodeURIComponent(data.to)}`}>
+                <Link to={link(logsOfRange(data, range.environment))} data-testid="range-logs-link">
                   Runs of this range
                 </Link>{" "}
-                · <Link to="/categories">Categories</Link>
+                · <Link to={link(`/categories?${rangeToSearch(range).toString()}`)}>Categories of this range</Link>
               </p>
             </>
           )}

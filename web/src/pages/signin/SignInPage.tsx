@@ -2,6 +2,7 @@ import { useState, type FormEvent } from "react";
 import { Navigate, useSearchParams } from "react-router";
 import { ApiError } from "../../api/client";
 import { reasonOf, useAuth } from "../../auth/AuthContext";
+import { ThemeToggle } from "../../theme/ThemeToggle";
 
 /** Only same-app paths are followed after sign-in. */
 export function safeNext(next: string | null): string {
@@ -39,7 +40,10 @@ export function SignInPage() {
 
   const message = error ?? reason;
   return (
-    <div className="signin">
+    <main className="signin" id="main">
+      <div className="signin-theme">
+        <ThemeToggle />
+      </div>
       <form className="signin-card" onSubmit={submit} noValidate>
         <div className="brand brand-large">
           <span className="brand-mark" aria-hidden="true" />
@@ -69,6 +73,6 @@ export function SignInPage() {
           {busy ? "Checking…" : "Sign in"}
         </button>
       </form>
-    </div>
+    </main>
   );
 }
