@@ -22,6 +22,7 @@ export type KeyRotated = Schemas["KeyRotated"];
 export type OwnKeys = Schemas["OwnKeys"];
 export type AuditEvent = Schemas["AuditEvent"];
 export type AuditPage = Schemas["AuditPage"];
+export type Retention = Schemas["RetentionPolicy"];
 
 // Any JSON value: what the viewers walk (the contract types `metrics` and `payload`
 // as objects of unknown values; a JSON response holds nothing else).

@@ -17,6 +17,7 @@ import {
   type FilterName,
   type LogFilters,
 } from "./filters";
+import { RetentionNote } from "./RetentionNote";
 import { useLogs } from "./useLogs";
 import { useLink, withCarried } from "../../lib/links";
 
@@ -207,6 +208,8 @@ export default function LogsPage() {
           </label>
         </div>
       </header>
+
+      <RetentionNote from={filters.values.from} />
 
       <FilterForm key={filterKey} filters={filters} onApply={apply} />
 
