@@ -31,6 +31,9 @@ from central_logger.logs.router import router as logs_router
 from central_logger.logs.writer import LogWriter
 from central_logger.metrics.router import router as metrics_router
 from central_logger.metrics.service import run_rollup_folder
+from central_logger.observability.exposition import router as prometheus_router
+from central_logger.observability.metrics import forget_pool, instrument_pool, process_stopped
+from central_logger.observability.middleware import RequestContext
 from central_logger.otlp.router import router as otlp_router
 from central_logger.otlp.service import run_span_purger
 from central_logger.ratelimit.service import RateLimiter
@@ -58,6 +61,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             await asyncio.to_thread(upgrade_to_head, database_url)
         engine = create_engine(settings, database_url)
         maintenance = create_maintenance_engine(settings, database_url)
+        pool_capacity = settings.db_pool_size + settings.db_max_overflow
+        instrument_pool(engine, capacity=pool_capacity)
         key_store = KeyStore(
             engine,
             tenant_keys=settings.api_keys,
@@ -114,6 +119,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
                 await audit.flush()
             await engine.dispose()
             await maintenance.dispose()
+            forget_pool(pool_capacity)
+            process_stopped()
             if settings.database_url is None:
                 await asyncio.to_thread(release_embedded)
 
@@ -132,6 +139,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     install_problem_handlers(app, retry_after_seconds=settings.retry_after_seconds)
     install_security(app, settings)
     install_shutdown_cancellation_log()
+    # Outermost: every answer (a 431 or a 500 too) carries the request id and is counted.
+    app.add_middleware(RequestContext, key_header=settings.api_key_header)
     app.include_router(health_router)
     app.include_router(auth_router)
     app.include_router(logs_router)
@@ -139,6 +148,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.include_router(otlp_router)
     app.include_router(admin_router)
     app.include_router(audit_router)
+    app.include_router(prometheus_router)
     if dashboard_is_built():
         app.mount("/", DashboardFiles(directory=STATIC_DIR, html=True), name="dashboard")
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -113,6 +113,20 @@ class Settings(BaseSettings):
     # finish; then their connections are closed, so one slow upload cannot hold a
     # shutdown (or a rolling deploy) open.
     shutdown_timeout_seconds: int = Field(default=30, ge=1)
+
+    # Operating (issue 19). GET /metrics (Prometheus): off (404) while METRICS_TOKEN is
+    # unset; set, a scrape sends `Authorization: Bearer <METRICS_TOKEN>`.
+    metrics_token: str | None = None
+    # The service's logs: "json" (one object a line), "console", or "auto": JSON unless
+    # the output is a terminal.
+    log_format: Literal["auto", "json", "console"] = "auto"
+    # HTTPS served by `central-logger serve` itself (PEM files); unset: plain HTTP (TLS
+    # ended by a proxy in front, see docs/deploy.md).
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+    # Strict-Transport-Security on responses to HTTPS requests (directly, or through a
+    # proxy in FORWARDED_ALLOW_IPS that says X-Forwarded-Proto: https); 0: not sent.
+    hsts_max_age_seconds: int = Field(default=31_536_000, ge=0)
 
     @field_validator("admin_api_keys", "cors_origins", mode="before")
     @classmethod

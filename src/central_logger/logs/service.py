@@ -31,6 +31,7 @@ from central_logger.logs.schemas import (
 )
 from central_logger.logs.validation import to_row
 from central_logger.logs.writer import LogWriter
+from central_logger.observability import metrics as observed
 
 
 async def ingest_one(
@@ -43,9 +44,12 @@ async def ingest_one(
 ) -> IngestResult:
     row = to_row(item, check_nul=check_nul, max_future=max_future)
     if not isinstance(row, LogRow):
+        observed.count_rejected("invalid")
         raise validation_problem(row)
     inserted = await writer.store(client_id, [row])
-    return IngestResult(id=row.id, duplicate=row.id not in inserted)
+    duplicate = row.id not in inserted
+    observed.count_ingested(accepted=int(not duplicate), duplicate=int(duplicate))
+    return IngestResult(id=row.id, duplicate=duplicate)
 
 
 def batch_items(body: Any, *, max_batch_size: int) -> list[Any]:
@@ -64,6 +68,7 @@ def batch_items(body: Any, *, max_batch_size: int) -> list[Any]:
             [FieldError(field="body", reason='must be {"logs": [...]} or an array of logs')]
         )
     if len(body) > max_batch_size:
+        observed.count_rejected("too_large", len(body))
         raise ProblemError(
             413,
             f"A batch holds at most {max_batch_size} logs; this one has {len(body)}",
@@ -114,6 +119,8 @@ async def ingest_batch(
 
     accepted = sum(1 for r in results if r.outcome == "accepted")
     rejected = sum(1 for r in results if r.outcome == "rejected")
+    observed.count_ingested(accepted=accepted, duplicate=len(results) - accepted - rejected)
+    observed.count_rejected("invalid", rejected)
     return BatchResult(
         accepted=accepted,
         duplicates=len(results) - accepted - rejected,

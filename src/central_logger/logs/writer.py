@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from central_logger.db.tenancy import state_tenant
 from central_logger.logs import repository
 from central_logger.logs.models import LogRow, TenantRow
+from central_logger.observability.metrics import observe_flush
 
 
 @dataclass(slots=True)
@@ -203,6 +204,7 @@ class LogWriter:
 
     async def _insert(self, group: list[_Request]) -> set[tuple[str, UUID]]:
         rows = [TenantRow(r.client_id, row) for r in group for row in r.rows]
+        observe_flush(requests=len(group), rows=len(rows))
         async with self._engine.begin() as conn:
             await state_tenant(conn, None)
             return await repository.insert_rows(conn, rows)
