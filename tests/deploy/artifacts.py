@@ -11,6 +11,8 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
 
@@ -61,10 +63,16 @@ def image_env() -> dict[str, str]:
 UNPRIVILEGED = "nobody"
 
 
-def unprivileged() -> tuple[dict[str, Any], str]:
+def unprivileged(database_url: str) -> tuple[dict[str, Any], str]:
     """subprocess.Popen arguments that run a command as an unprivileged user when we
-    are root (as the image's USER does), and that user's name."""
+    are root (as the image's USER does), and that user's name: `nobody`, or, for a
+    database on a unix socket (the embedded test server), the socket directory's owner,
+    the only user besides root that may connect there."""
     if os.geteuid() != 0:
         return {}, pwd.getpwuid(os.geteuid()).pw_name
-    user = pwd.getpwnam(UNPRIVILEGED)
-    return {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}, UNPRIVILEGED
+    host = psycopg.conninfo.conninfo_to_dict(database_url).get("host", "")
+    if host.startswith("/") and os.stat(host).st_uid != 0:
+        user = pwd.getpwuid(os.stat(host).st_uid)
+    else:
+        user = pwd.getpwnam(UNPRIVILEGED)
+    return {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}, user.pw_name

@@ -71,7 +71,7 @@ def _runtime_env(venv: Path, database_url: str, data: Path, port: int) -> dict[s
 def _run(command: list[str], env: dict[str, str], **kwargs: object) -> subprocess.Popen[bytes]:
     executable = shutil.which(command[0], path=env["PATH"])
     assert executable is not None, f"{command[0]} is not in the environment"
-    privileges, _ = unprivileged()
+    privileges, _ = unprivileged(env["DATABASE_URL"])
     return subprocess.Popen([executable, *command[1:]], env=env, **privileges, **kwargs)  # type: ignore[call-overload]
 
 
@@ -79,7 +79,7 @@ def test_the_wheel_serves_the_dashboard_as_the_image_would(
     installed: Path, database_url: str, tmp_path: Path
 ) -> None:
     data = Path(tempfile.mkdtemp(prefix="central-logger-data-"))
-    privileges, user = unprivileged()
+    privileges, user = unprivileged(database_url)
     if privileges:
         os.chown(data, privileges["user"], privileges["group"])
     port = free_port()

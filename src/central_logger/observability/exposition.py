@@ -12,7 +12,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 from fastapi import APIRouter, Request
@@ -30,46 +30,48 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 router = APIRouter(tags=["operations"], include_in_schema=False)
 
 
-class _FoldLag(Collector):
+def _fold_lag(metrics: list[Metric]) -> Metric | None:
     """central_logger_rollup_fold_lag_seconds: how long ago the last fold succeeded,
     from the newest fold time any worker recorded."""
+    last = max(
+        (s.value for m in metrics if m.name == LAST_FOLD_METRIC for s in m.samples),
+        default=0.0,
+    )
+    if last <= 0:
+        return None
+    return GaugeMetricFamily(
+        "central_logger_rollup_fold_lag_seconds",
+        "Seconds since the last successful fold of pending metric deltas into the rollups "
+        "(metrics stay exact meanwhile; a growing lag makes them slower)",
+        value=max(0.0, time.time() - last),
+    )
 
-    def __init__(self, source: Collector) -> None:
-        self._source = source
 
-    def collect(self) -> Iterator[Metric]:
-        last = 0.0
-        for metric in self._source.collect():
-            if metric.name == LAST_FOLD_METRIC:
-                last = max([last, *(sample.value for sample in metric.samples)])
-        if last > 0:
-            yield GaugeMetricFamily(
-                "central_logger_rollup_fold_lag_seconds",
-                "Seconds since the last successful fold of pending metric deltas into the "
-                "rollups (metrics stay exact meanwhile; a growing lag makes them slower)",
-                value=max(0.0, time.time() - last),
-            )
+class _Collected(Collector):
+    """Metrics collected once, for one scrape."""
+
+    def __init__(self, metrics: list[Metric]) -> None:
+        self._metrics = metrics
+
+    def collect(self) -> Iterable[Metric]:
+        return self._metrics
 
 
 def _exposition() -> bytes:
     if MULTIPROCESS:
         from prometheus_client import multiprocess
 
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        registry.register(_FoldLag(registry))
-        return generate_latest(registry)
+        # Every worker's files, summed (counters, histograms) or per the gauge's mode.
+        source: Collector = multiprocess.MultiProcessCollector(None)  # type: ignore[no-untyped-call]
+    else:
+        source = REGISTRY
+    metrics = list(source.collect())
+    lag = _fold_lag(metrics)
+    if lag is not None:
+        metrics.append(lag)
     scrape = CollectorRegistry()
-    scrape.register(_Everything())
-    scrape.register(_FoldLag(_Everything()))
+    scrape.register(_Collected(metrics))
     return generate_latest(scrape)
-
-
-class _Everything(Collector):
-    """This process's default registry, as one collector."""
-
-    def collect(self) -> Iterable[Metric]:
-        return REGISTRY.collect()
 
 
 def _check_token(request: Request, token: str | None) -> None:

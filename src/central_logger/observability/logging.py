@@ -27,11 +27,13 @@ _ACCESS_FIELDS = ("client", "method", "path", "http_version", "status")
 def _access_fields(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
     """uvicorn's access line as fields too: its arguments are (client, method, path
     with query, HTTP version, status)."""
+    # The formatter hands every record's arguments over (pass_foreign_args); only the
+    # access line's become fields, the others' are in the message already.
+    args = event.pop("positional_args", None)
     record = event.get("_record")
-    if record is not None and record.name == "uvicorn.access":
-        args = record.args
-        if isinstance(args, tuple) and len(args) == len(_ACCESS_FIELDS):
-            event.update(zip(_ACCESS_FIELDS, args, strict=True))
+    is_access = record is not None and record.name == "uvicorn.access"
+    if is_access and isinstance(args, tuple) and len(args) == len(_ACCESS_FIELDS):
+        event.update(zip(_ACCESS_FIELDS, args, strict=True))
     return event
 
 
@@ -66,6 +68,7 @@ def log_config(settings: Settings) -> dict[str, Any]:
             "structured": {
                 "()": structlog.stdlib.ProcessorFormatter,
                 "foreign_pre_chain": _pre_chain(),
+                "pass_foreign_args": True,
                 "processors": [
                     structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                     structlog.processors.format_exc_info,
