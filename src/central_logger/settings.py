@@ -128,6 +128,14 @@ class Settings(BaseSettings):
     # proxy in FORWARDED_ALLOW_IPS that says X-Forwarded-Proto: https); 0: not sent.
     hsts_max_age_seconds: int = Field(default=31_536_000, ge=0)
 
+    # A PostgreSQL streaming replica of DATABASE_URL for the list, detail and metrics
+    # reads (docs/scaling.md). Used while it has replayed to within
+    # READ_REPLICA_MAX_LAG_SECONDS of the primary, probed every READ_REPLICA_PROBE_SECONDS;
+    # otherwise, and for every other read and write, the primary. Unset: no replica.
+    database_read_url: str | None = None
+    read_replica_max_lag_seconds: float = Field(default=5.0, ge=0)
+    read_replica_probe_seconds: float = Field(default=1.0, gt=0)
+
     @field_validator("admin_api_keys", "cors_origins", mode="before")
     @classmethod
     def _parse_admin_keys(cls, value: object) -> object:
@@ -142,7 +150,7 @@ class Settings(BaseSettings):
             return [part.strip() for part in stripped.split(",") if part.strip()]
         return value
 
-    @field_validator("database_url")
+    @field_validator("database_url", "database_read_url")
     @classmethod
     def _check_scheme(cls, value: str | None) -> str | None:
         if value in (None, ""):

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from central_logger.auth.service import KeyStore
     from central_logger.logs.writer import LogWriter
     from central_logger.ratelimit.service import RateLimiter
+    from central_logger.replica.service import ReadReplica
 
 
 @dataclass
@@ -24,3 +25,5 @@ class AppState:
     rate_limiter: RateLimiter
     audit: AuditRecorder
     log_writer: LogWriter
+    # DATABASE_READ_URL's replica, when set.
+    read_replica: ReadReplica | None = None

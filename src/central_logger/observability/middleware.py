@@ -21,6 +21,7 @@ from central_logger.observability.request_id import (
 )
 
 _HEADER = REQUEST_ID_HEADER.encode()
+_READ_SOURCE = b"x-read-source"
 # A request no route matched (a 404, or a method the path does not have): one label
 # for all of them, whatever their path.
 UNMATCHED = "unmatched"
@@ -71,7 +72,12 @@ class RequestContext:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), header]
+                extra = [header]
+                # Set by a read that may go to the replica (auth/dependencies.py).
+                source = scope.get("state", {}).get("read_source")
+                if source is not None:
+                    extra.append((_READ_SOURCE, str(source).encode()))
+                message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
         try:
