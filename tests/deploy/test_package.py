@@ -20,7 +20,7 @@ import psutil
 import pytest
 import yaml
 
-from tests.api.live import free_port
+from tests.api.live import free_port, wait_healthy
 from tests.deploy.artifacts import (
     ROOT,
     built_wheel,
@@ -96,7 +96,7 @@ def test_the_wheel_serves_the_dashboard_as_the_image_would(
         serve = _run(cmd, env, stdout=sink, stderr=subprocess.STDOUT)
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait_healthy(base, serve, log)
+        wait_healthy(base, serve, lambda: log.read_text(errors="replace"))
         assert psutil.Process(serve.pid).username() == user
 
         healthcheck = next(rest for word, rest in final_stage() if word == "HEALTHCHECK")
@@ -123,16 +123,3 @@ def test_the_wheel_serves_the_dashboard_as_the_image_would(
         code = serve.wait(timeout=30)
         shutil.rmtree(data, ignore_errors=True)
     assert code == 0, log.read_text()[-3000:]
-
-
-def _wait_healthy(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"serve exited:\n{log.read_text()[-3000:]}"
-        try:
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"serve did not become healthy:\n{log.read_text()[-3000:]}")
