@@ -57,5 +57,5 @@ bench: install wrk ## About 1M logs: ingestion, queries and metrics against this
 faults: install ## PostgreSQL restart and SIGTERM under load: every 2xx'd log stored (docs/reliability.md)
 	$(PY) -m bench.faults --clients 8 --seconds 30
 
-bench-full: install wrk ## 5M logs (queries measured at 1M and 5M) and a 10-minute memory soak
-	$(PY) -m bench.perf --checkpoints 1000000,5000000 --soak-seconds 600
+bench-full: install wrk ## 10M logs (queries and batch ingestion at 1M and 10M), retention under load, a 10-minute memory soak
+	$(PY) -m bench.perf --checkpoints 1000000,10000000 --soak-seconds 600

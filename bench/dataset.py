@@ -18,15 +18,25 @@ def client_ids(count: int) -> list[str]:
 
 
 def sample_logs(
-    seed: int, count: int, *, days: float, with_ids: bool = True
+    seed: int,
+    count: int,
+    *,
+    days: float,
+    with_ids: bool = True,
+    window: tuple[float, float] | None = None,
 ) -> list[dict[str, Any]]:
+    """`count` logs executed within the last `days` (at least a minute ago), or, with
+    `window` = (oldest, newest) as fractions of `days` back (1.0 = `days` ago, 0.0 =
+    now), within that slice of it."""
     rng = random.Random(seed)
     now = datetime.now(UTC)
+    span = days * 86400 - 60
+    oldest, newest = window or (1.0, 0.0)
     logs = []
     for _ in range(count):
         log = sample_log(
             rng,
-            executed_at=now - timedelta(seconds=rng.uniform(60, days * 86400)),
+            executed_at=now - timedelta(seconds=60 + span * rng.uniform(newest, oldest)),
             version=rng.choice(("1.3.0", "1.4.0", "1.4.1")),
         )
         if not with_ids:
@@ -46,5 +56,7 @@ def validated(logs: list[dict[str, Any]]) -> list[LogRow]:
     return rows
 
 
-def sample_rows(seed: int, count: int, *, days: int) -> list[LogRow]:
-    return validated(sample_logs(seed, count, days=days))
+def sample_rows(
+    seed: int, count: int, *, days: int, window: tuple[float, float] | None = None
+) -> list[LogRow]:
+    return validated(sample_logs(seed, count, days=days, window=window))

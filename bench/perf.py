@@ -1,7 +1,7 @@
 """`make bench` / `make bench-full`: the service against the limits of this machine.
 
     .venv/bin/python -m bench.perf --logs 1000000            # make bench
-    .venv/bin/python -m bench.perf --checkpoints 1000000,5000000 --soak-seconds 600
+    .venv/bin/python -m bench.perf --checkpoints 1000000,10000000 --soak-seconds 600
 
 Loads the data set through the service's own insert path, measures query and metrics
 latency at each checkpoint, then drives ingestion over HTTP against `central-logger
@@ -44,6 +44,7 @@ from bench.load import (
     wrk,
 )
 from bench.report import agreement, jsonable, report
+from bench.retention_load import retention_under_load
 from central_logger.db.embedded import start_embedded
 from central_logger.db.engine import create_engine
 from central_logger.db.migrate import upgrade_to_head
@@ -98,13 +99,25 @@ def _load_part(args: tuple[str, list[str], int, int, int]) -> int:
     async def run() -> int:
         engine = create_engine(Settings(_env_file=None), url)  # type: ignore[call-arg]
         stored = 0
+        batches = -(-count // 1000)
         try:
             for batch, start in enumerate(range(0, count, 1000)):
-                rows = sample_rows(seed * 1_000_003 + batch, min(1000, count - start), days=days)
-                client_id = clients[batch % len(clients)]
+                # Oldest first, each batch a thin slice of the range: a store that has
+                # been receiving logs for `days` got them in about this order, so one
+                # day's partition is written at a time (a batch spread over the whole
+                # range writes into every partition's indexes at once).
+                window = (1 - batch / batches, 1 - (batch + 1) / batches)
+                rows = sample_rows(
+                    seed * 1_000_003 + batch, min(1000, count - start), days=days, window=window
+                )
+                # Every client in every batch, as the writer's flushes mix the requests
+                # of many tenants (and a client's logs cover the whole range evenly).
+                tenant_rows = [
+                    TenantRow(clients[(start + i) % len(clients)], r) for i, r in enumerate(rows)
+                ]
                 async with engine.begin() as conn:
-                    await state_tenant(conn, client_id)
-                    stored += len(await insert_rows(conn, [TenantRow(client_id, r) for r in rows]))
+                    await state_tenant(conn, None)  # the provider, as the writer does
+                    stored += len(await insert_rows(conn, tenant_rows))
         finally:
             await engine.dispose()
         return stored
@@ -112,7 +125,30 @@ def _load_part(args: tuple[str, list[str], int, int, int]) -> int:
     return asyncio.run(run())
 
 
+def make_partitions(url: str, *, days: int) -> int:
+    """The daily partitions of the data set's range (and a day either side): the bench
+    loads through insert_rows, below the writer that makes a missing day on demand."""
+    today = datetime.now(UTC).date()
+    wanted = [today - timedelta(days=n) for n in range(-1, days + 2)]
+    with psycopg.connect(url, autocommit=True) as conn:
+        made = conn.execute(
+            "SELECT count(*) FILTER (WHERE made) FROM unnest(%s::date[]) AS d(day),"
+            " LATERAL workflow_logs_create_partition(d.day) AS made",
+            (wanted,),
+        ).fetchone()
+    return int(made[0]) if made else 0
+
+
+def stored_logs(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT count(*) FROM workflow_log_ids").fetchone()
+    return int(row[0]) if row else 0
+
+
 def load(url: str, *, clients: list[str], count: int, days: int, seed: int) -> float:
+    """Logs per second through the service's insert (ids into workflow_log_ids, logs into
+    their day's partition, the rollup trigger), 2 processes."""
+    make_partitions(url, days=days)
     started = time.perf_counter()
     streams = 2
     with multiprocessing.Pool(streams) as pool:
@@ -268,30 +304,49 @@ async def freshness(base: str, client: str) -> float:
 
 
 def storage(url: str) -> dict[str, Any]:
+    """Bytes per log over every day partition of workflow_logs and workflow_log_ids (a
+    log is one row in each)."""
     with psycopg.connect(url) as conn:
-        rows, heap, toast, indexes = conn.execute(
-            """SELECT (SELECT count(*) FROM workflow_logs), pg_relation_size('workflow_logs'),
-                      pg_table_size('workflow_logs') - pg_relation_size('workflow_logs'),
-                      pg_indexes_size('workflow_logs')"""
+        rows, heap, toast, indexes, partitions_ = conn.execute(
+            """SELECT (SELECT count(*) FROM workflow_log_ids),
+                      sum(pg_relation_size(relid)),
+                      sum(pg_table_size(relid) - pg_relation_size(relid)),
+                      sum(pg_indexes_size(relid)), count(*)
+               FROM pg_partition_tree('workflow_logs') WHERE isleaf"""
+        ).fetchone()  # type: ignore[misc]
+        ids_heap, ids_indexes = conn.execute(
+            "SELECT pg_table_size('workflow_log_ids'), pg_indexes_size('workflow_log_ids')"
         ).fetchone()  # type: ignore[misc]
         rollups = conn.execute(
             "SELECT sum(pg_total_relation_size(oid)) FROM pg_class "
             "WHERE relkind = 'r' AND relname LIKE 'workflow_log_rollup%'"
         ).fetchone()
-        compression = conn.execute(
-            "SELECT pg_column_compression(payload) FROM workflow_logs "
-            "WHERE pg_column_compression(payload) IS NOT NULL LIMIT 1"
+        compressed = conn.execute(
+            """SELECT pg_column_compression(payload), count(*) FROM (
+                   SELECT payload FROM workflow_logs TABLESAMPLE SYSTEM (0.1)) s
+               GROUP BY 1 ORDER BY 2 DESC"""
+        ).fetchall()
+        payload_bytes = conn.execute(
+            """SELECT avg(pg_column_size(payload)), avg(octet_length(payload::text))
+               FROM workflow_logs TABLESAMPLE SYSTEM (0.1)"""
         ).fetchone()
+    heap, toast, indexes = int(heap or 0), int(toast or 0), int(indexes or 0)
+    total = heap + toast + indexes + ids_heap + ids_indexes
     return {
         "rows": rows,
-        "bytes_per_log": (heap + toast + indexes) / rows,
+        "partitions": partitions_,
+        "bytes_per_log": total / rows,
         "heap_bytes_per_log": heap / rows,
         "toast_bytes_per_log": toast / rows,
         "index_bytes_per_log": indexes / rows,
+        "ids_table_bytes_per_log": ids_heap / rows,
+        "ids_index_bytes_per_log": ids_indexes / rows,
         "rollup_bytes_total": int(rollups[0] or 0) if rollups else 0,
-        "payload_compression": compression[0]
-        if compression
-        else "none (payloads stored inline uncompressed)",
+        # From a 0.1% sample of pages: how many payloads each method holds (NULL: stored
+        # uncompressed), and the stored against the text size of a payload.
+        "payload_compression": {str(method): count for method, count in compressed},
+        "payload_stored_bytes": float(payload_bytes[0] or 0) if payload_bytes else 0,
+        "payload_text_bytes": float(payload_bytes[1] or 0) if payload_bytes else 0,
     }
 
 
@@ -311,6 +366,9 @@ def main() -> None:
         "--soak-seconds", type=int, default=0, help="sustained ingestion for the RSS figure"
     )
     parser.add_argument("--copy-rows", type=int, default=200_000)
+    parser.add_argument(
+        "--skip-retention", action="store_true", help="leave out 'Retention under load'"
+    )
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -325,46 +383,54 @@ def main() -> None:
     with psycopg.connect(url) as conn:
         figures["machine"]["postgresql"] = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
     figures["queries"] = {}
-    loaded = 0
+    figures["batch_by_checkpoint"] = {}
     process, base = None, ""
+    keys = [tenant_key(c) for c in clients]
+    rss: list[float] = []
+
+    def sample_rss() -> None:
+        if process is not None:
+            rss.extend(worker_rss_mb(process.pid))
+
     try:
         for number, checkpoint in enumerate(checkpoints):
-            print(f"loading {checkpoint - loaded} logs ...", flush=True)
+            # The ingestion phases of the checkpoint before added logs: count what is there.
+            missing = checkpoint - stored_logs(url)
+            print(f"loading {missing} logs ...", flush=True)
             figures.setdefault("load_rows_per_second", []).append(
                 load(
                     url,
                     clients=clients,
-                    count=checkpoint - loaded,
+                    count=max(missing, 0),
                     days=args.days,
                     seed=number * 10,
                 )
             )
-            loaded = checkpoint
             if process is None:
                 process, base = start_service(url, clients, args.workers)
             print(f"measuring queries at {checkpoint} logs ...", flush=True)
             figures["queries"][checkpoint] = asyncio.run(query_latencies(base, url, clients[0]))
+            # Batch ingestion at every checkpoint: its rate at the largest against the
+            # smallest is the "flat as the table grows" figure (issue 13).
+            batches = {}
+            for workload, spread_days in WORKLOADS.items():
+                print(
+                    f"measuring batch ingestion ({workload}) at {checkpoint}: COPY, then HTTP ...",
+                    flush=True,
+                )
+                batches[workload] = batch_phase(
+                    url,
+                    base,
+                    clients=clients,
+                    keys=keys,
+                    days=spread_days or args.days,
+                    copy_rows=args.copy_rows,
+                    seconds=args.phase_seconds,
+                    on_tick=sample_rss,
+                )
+            figures["batch_by_checkpoint"][checkpoint] = batches
         assert process is not None
 
-        keys = [tenant_key(c) for c in clients]
-        rss: list[float] = []
-
-        def sample_rss() -> None:
-            rss.extend(worker_rss_mb(process.pid))
-
-        batches = {}
-        for workload, spread_days in WORKLOADS.items():
-            print(f"measuring batch ingestion ({workload}): COPY, then HTTP ...", flush=True)
-            batches[workload] = batch_phase(
-                url,
-                base,
-                clients=clients,
-                keys=keys,
-                days=spread_days or args.days,
-                copy_rows=args.copy_rows,
-                seconds=args.phase_seconds,
-                on_tick=sample_rss,
-            )
         print("measuring COPY as this bench did before (one new client) ...", flush=True)
         copy_rate_one_new_client = limits.copy_rate_one_new_client(url, rows=args.copy_rows)
         settle(url)
@@ -407,6 +473,12 @@ def main() -> None:
         )
         figures["freshness_seconds"] = asyncio.run(freshness(base, clients[2]))
         figures["storage"] = storage(url)
+        if not args.skip_retention:
+            settle(url)
+            print("measuring ingestion latency while retention runs ...", flush=True)
+            figures["retention_under_load"] = retention_under_load(
+                url, base, clients=clients, keys=keys, admin_key=ADMIN_KEY
+            )
     finally:
         if process is not None:
             process.terminate()

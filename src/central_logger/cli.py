@@ -37,6 +37,7 @@ from central_logger.observability.exposition import (
     remove_multiprocess_dir,
 )
 from central_logger.observability.logging import log_config, startup_message
+from central_logger.retention import cli as retention_cli
 from central_logger.settings import Settings
 
 app = typer.Typer(
@@ -46,6 +47,7 @@ keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help
 app.add_typer(keys_app, name="keys")
 audit_app = typer.Typer(help="Read the audit trail.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+app.add_typer(retention_cli.app, name="retention")
 
 T = TypeVar("T")
 

@@ -38,6 +38,8 @@ from central_logger.otlp.router import router as otlp_router
 from central_logger.otlp.service import run_span_purger
 from central_logger.ratelimit.service import RateLimiter
 from central_logger.replica.service import ReadReplica
+from central_logger.retention import service as retention
+from central_logger.retention.router import router as retention_router
 from central_logger.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -64,6 +66,17 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         maintenance = create_maintenance_engine(settings, database_url)
         pool_capacity = settings.db_pool_size + settings.db_max_overflow
         instrument_pool(engine, capacity=pool_capacity)
+        await retention.prepare_partitions(engine, days_ahead=settings.partition_days_ahead)
+        retention_defaults = retention.Defaults(
+            logs_days=settings.retention_days, rollup_days=settings.rollup_retention_days
+        )
+        policies = retention.PolicyCache(
+            engine, retention_defaults, reload_seconds=settings.retention_policy_reload_seconds
+        )
+        await policies.reload()
+        # Its own connection: a run holds one for minutes, which must not keep the
+        # rollup folder's vacuum (on `maintenance`) waiting.
+        retention_engine = create_maintenance_engine(settings, database_url)
         key_store = KeyStore(
             engine,
             tenant_keys=settings.api_keys,
@@ -100,6 +113,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             audit=audit,
             log_writer=log_writer,
             read_replica=read_replica,
+            retention=policies,
         )
         background = [
             asyncio.create_task(key_store.run_last_used_flusher()),
@@ -110,6 +124,17 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
                 )
             ),
             asyncio.create_task(run_span_purger(engine)),
+            asyncio.create_task(policies.run_reloader()),
+            asyncio.create_task(
+                retention.run_retention_loop(
+                    engine,
+                    retention_engine,
+                    defaults=retention_defaults,
+                    interval_seconds=settings.retention_interval_seconds,
+                    days_ahead=settings.partition_days_ahead,
+                    batch_rows=settings.retention_delete_batch_rows,
+                )
+            ),
         ]
         if read_replica is not None:
             background.append(asyncio.create_task(read_replica.run_prober()))
@@ -137,6 +162,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
                 await read_replica.engine.dispose()
             forget_pool(pool_capacity)
             process_stopped()
+            await retention_engine.dispose()
             if settings.database_url is None:
                 await asyncio.to_thread(release_embedded)
 
@@ -165,6 +191,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.include_router(admin_router)
     app.include_router(audit_router)
     app.include_router(prometheus_router)
+    app.include_router(retention_router)
     if dashboard_is_built():
         app.mount("/", DashboardFiles(directory=STATIC_DIR, html=True), name="dashboard")
     return app

@@ -114,6 +114,20 @@ class Settings(BaseSettings):
     # shutdown (or a rolling deploy) open.
     shutdown_timeout_seconds: int = Field(default=30, ge=1)
 
+    # Storage (docs/retention.md). Logs are kept RETENTION_DAYS unless the tenant has its
+    # own policy (`central-logger retention set`, PUT /api/v1/admin/retention/{client});
+    # metric rollups ROLLUP_RETENTION_DAYS (or the tenant's own), so charts outlive the
+    # logs. A log older than its tenant's retention is refused at ingestion.
+    retention_days: int = Field(default=365, ge=1, le=36500)
+    rollup_retention_days: int = Field(default=730, ge=1, le=36500)
+    # How often the retention run starts (one runner among every worker and replica),
+    # and how many rows one of its deletes removes (one short transaction each).
+    retention_interval_seconds: float = Field(default=3600, gt=0)
+    retention_delete_batch_rows: int = Field(default=5000, ge=1)
+    # Daily partitions made ahead of time, besides yesterday's and today's.
+    partition_days_ahead: int = Field(default=7, ge=1, le=366)
+    # How often a worker reloads the retention policies it checks ingestion against.
+    retention_policy_reload_seconds: float = Field(default=5, gt=0)
     # Operating (issue 19). GET /metrics (Prometheus): off (404) while METRICS_TOKEN is
     # unset; set, a scrape sends `Authorization: Bearer <METRICS_TOKEN>`.
     metrics_token: str | None = None

@@ -29,10 +29,10 @@ def auth(key: str) -> dict[str, str]:
 def empty_database(database_url: str) -> str:
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(
-            "TRUNCATE workflow_logs, api_keys, workflow_log_rollup_pending, "
+            "TRUNCATE workflow_logs, workflow_log_ids, api_keys, workflow_log_rollup_pending, "
             "workflow_log_rollup_hourly, workflow_log_rollup_daily, audit_events, "
             "workflow_log_rollup_histogram_pending, workflow_log_rollup_histogram_hourly, "
-            "workflow_log_rollup_histogram_daily"
+            "workflow_log_rollup_histogram_daily, retention_policies"
         )
     return database_url
 
@@ -51,6 +51,9 @@ def settings(empty_database: str, settings_overrides: dict[str, Any]) -> Setting
         "api_keys": {TENANT_A_KEY: TENANT_A, TENANT_B_KEY: TENANT_B},
         "admin_api_keys": [ADMIN_KEY],
         "key_cache_ttl_seconds": 0.5,
+        # Tests send logs of fixed dates (the seed's examples): keep them whatever today is.
+        # test_retention sets its own policies.
+        "retention_days": 3650,
         **settings_overrides,
     }
     return Settings(_env_file=None, **values)

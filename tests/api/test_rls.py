@@ -24,7 +24,9 @@ from tests.api.factories import a_log
 # Tables with a client_id column that are deliberately not under row-level security:
 # the key directory is read by hash before any tenant is known, and the audit trail is
 # the provider's own (admin-only through the API).
-NOT_TENANT_TABLES = {"api_keys", "audit_events"}
+# The provider's own tables: keys, the audit trail, and the retention each client is
+# given (read by the service for a tenant through its own filter).
+NOT_TENANT_TABLES = {"api_keys", "audit_events", "retention_policies"}
 
 
 def _state(app: FastAPI) -> AppState:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -83,3 +84,38 @@ def test_ship_reads_stdin(service: Service, environment: str, tmp_path: Path) ->
     result = _ship(service, tmp_path, "-", stdin=orjson.dumps(log) + b"\n")
     assert result.returncode == 0, result.stderr
     assert [item["status"] for item in service.logs(environment)] == ["FAILED"]
+
+
+def test_ship_reports_logs_older_than_the_retention_as_rejected(
+    shipper_database_url: str, environment: str, tmp_path: Path
+) -> None:
+    """The service keeps 3 days here: an older line is refused with the reason (it
+    would be deleted by the next retention run), the others are stored."""
+    short = Service(shipper_database_url, tmp_path, extra_env={"RETENTION_DAYS": "3"})
+    short.start()
+    try:
+        now = datetime.now(UTC)
+        logs = [
+            {
+                "id": str(uuid.uuid4()),
+                "environment": environment,
+                "executed_at": (now - timedelta(days=age)).isoformat(),
+                "status": "SUCCESS",
+            }
+            for age in (0, 1, 5)
+        ]
+        backfill = tmp_path / "recent.jsonl"
+        backfill.write_bytes(b"\n".join(orjson.dumps(log) for log in logs) + b"\n")
+        shipped = _ship(short, tmp_path, str(backfill))
+        assert shipped.returncode == 1, shipped.stderr
+        assert "3 lines: 2 accepted, 0 duplicate, 1 rejected" in shipped.stdout
+        (rejected,) = [
+            orjson.loads(line) for line in (tmp_path / "rejected.jsonl").read_bytes().splitlines()
+        ]
+        assert rejected["line"] == f"{backfill}:3"
+        (error,) = rejected["errors"]
+        assert error["field"] == "executed_at"
+        assert "retention of 3 days" in error["reason"]
+        assert len(short.logs(environment)) == 2
+    finally:
+        short.stop()

@@ -34,7 +34,11 @@ class Trigger:
 
 
 # In the order they must be created: a trigger after its function.
-FUNCTIONS = ("workflow_logs_record_rollup_delta", "workflow_log_rollup_fold")
+FUNCTIONS = (
+    "workflow_logs_record_rollup_delta",
+    "workflow_log_rollup_fold",
+    "workflow_logs_create_partition",
+)
 TRIGGERS = (Trigger("workflow_logs_rollup_delta", table=tables.workflow_logs.name),)
 
 TENANT_POLICY = "tenant_isolation"
@@ -44,6 +48,7 @@ TENANT_ISOLATED = tuple(
     table.name
     for table in (
         tables.workflow_logs,
+        tables.workflow_log_ids,
         tables.otlp_spans,
         tables.rollup_pending,
         tables.rollup_hourly,
@@ -65,15 +70,12 @@ def _storage(table: str, parameters: dict[str, str]) -> str:
 
 
 def _lz4_where_available() -> str:
-    """lz4 compression and its TOAST target (tables.LZ4_*), skipped on a server built
-    without lz4, as the migrations do."""
+    """lz4 compression (tables.LZ4_COLUMNS), skipped on a server built without lz4, as
+    the migrations do."""
     statements = [
         f"ALTER TABLE {table} ALTER COLUMN {column} SET COMPRESSION lz4;"
         for table, columns in tables.LZ4_COLUMNS.items()
         for column in columns
-    ]
-    statements += [
-        _storage(table, parameters) + ";" for table, parameters in tables.LZ4_STORAGE.items()
     ]
     return (
         "DO $$ BEGIN "

@@ -16,6 +16,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     Computed,
     DateTime,
@@ -47,6 +48,13 @@ metadata = MetaData(
 
 # --- logs ------------------------------------------------------------------------------
 
+# Partitioned by day of executed_at (UTC), one partition per day: retention drops whole
+# days, and a query bounded in time reads only its days' indexes (docs/data-layer.md,
+# "Time partitions"). Partitions are made by db/sql/workflow_logs_create_partition.sql,
+# ahead of time by the service and on demand by the writer; they are not in this source.
+#
+# No primary key: one would have to include executed_at, so it could not say that an id
+# is unique per tenant. workflow_log_ids says it, across every partition.
 workflow_logs = Table(
     "workflow_logs",
     metadata,
@@ -63,11 +71,9 @@ workflow_logs = Table(
     Column("metrics", JSONB),
     Column("payload", JSONB),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    # The id is the client's idempotency key, unique per tenant: a tenant can never
-    # learn that another tenant used the same id.
-    PrimaryKeyConstraint("id", "client_id"),
-    # Newest-first listing and the metrics scans; INCLUDE makes the metrics an
-    # index-only scan (rows are wide: each matching row would be its own page read).
+    # Newest-first listing, the detail lookup (client_id, executed_at, id from
+    # workflow_log_ids), and the metrics scans; INCLUDE makes the metrics an index-only
+    # scan (rows are wide: each matching row would be its own page read).
     Index(
         "ix_workflow_logs_client_executed",
         "client_id",
@@ -101,6 +107,21 @@ workflow_logs = Table(
         "ticket_id",
         postgresql_where=text("ticket_id IS NOT NULL"),
     ),
+    postgresql_partition_by="RANGE (executed_at)",
+)
+
+# Every stored log's id, in one table for all partitions: the id is the client's
+# idempotency key, unique per tenant (a replay is a duplicate even when its time
+# differs, so it would land in another partition), and a tenant can never learn that
+# another tenant used the same id. executed_at leads a detail lookup to the one
+# partition that holds the log. Retention deletes a log's id with the log.
+workflow_log_ids = Table(
+    "workflow_log_ids",
+    metadata,
+    Column("id", UUID(as_uuid=True), nullable=False),
+    Column("client_id", Text, nullable=False),
+    Column("executed_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("id", "client_id"),
 )
 
 # --- metrics rollups ---------------------------------------------------------------------
@@ -232,7 +253,25 @@ audit_events = Table(
     Index("ix_audit_events_occurred", text("occurred_at DESC"), text("id DESC")),
 )
 
-# --- storage ------------------------------------------------------------------------------
+# --- retention (the provider's) ------------------------------------------------------------
+
+# A tenant's own retention; tenants without a row get RETENTION_DAYS and
+# ROLLUP_RETENTION_DAYS (retention/service.py).
+retention_policies = Table(
+    "retention_policies",
+    metadata,
+    Column("client_id", Text, primary_key=True),
+    Column("logs_days", Integer, nullable=False),
+    # NULL: the global ROLLUP_RETENTION_DAYS (never shorter than logs_days).
+    Column("rollup_days", Integer),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # The public prefix of the admin key that set it (or "cli").
+    Column("updated_by", Text),
+    CheckConstraint("logs_days > 0", name="logs_days_positive"),
+    CheckConstraint("rollup_days IS NULL OR rollup_days >= logs_days", name="rollups_outlive_logs"),
+)
+
+# --- storage---------------------------------------------------------------------------
 
 # Every fold deletes what a pending table holds: vacuum it after a thousand dead rows,
 # not after a fifth of the table, so reads of the pending deltas stay a few pages.
@@ -247,7 +286,8 @@ STORAGE: dict[str, dict[str, str]] = {
     histogram_pending.name: _PENDING_STORAGE,
 }
 # Where the server is built with lz4 (cheap enough for the ingestion path), the JSON
-# columns use it, and a lower TOAST target makes ~1 KB payloads (below the default
-# 2 KB threshold) compressed inline. Without lz4, neither is set.
+# columns use it; each partition then gets a lower TOAST target, which makes ~1 KB
+# payloads (below the default 2 KB threshold) compressed inline (a partitioned table
+# takes no storage parameters: workflow_logs_create_partition sets it). Without lz4,
+# neither is set.
 LZ4_COLUMNS = {workflow_logs.name: ("metrics", "payload")}
-LZ4_STORAGE = {workflow_logs.name: {"toast_tuple_target": "512"}}

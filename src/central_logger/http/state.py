@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from central_logger.logs.writer import LogWriter
     from central_logger.ratelimit.service import RateLimiter
     from central_logger.replica.service import ReadReplica
+    from central_logger.retention.service import PolicyCache
 
 
 @dataclass
@@ -25,5 +26,6 @@ class AppState:
     rate_limiter: RateLimiter
     audit: AuditRecorder
     log_writer: LogWriter
+    retention: PolicyCache
     # DATABASE_READ_URL's replica, when set.
     read_replica: ReadReplica | None = None

@@ -88,12 +88,14 @@ async def create_log(
     settings = state.settings
     body = await read_json(request, max_bytes=settings.max_body_bytes, limits=json_limits(settings))
     await state.rate_limiter.charge(principal, Budget.LOGS)
+    tenant = ingest_client_id(principal, client_id)
     result = await service.ingest_one(
         state.log_writer,
-        client_id=ingest_client_id(principal, client_id),
+        client_id=tenant,
         item=body.value,
         check_nul=body.may_contain_nul,
         max_future=timedelta(seconds=settings.max_future_seconds),
+        max_age=state.retention.max_age(tenant),
     )
     return ORJSONResponse(
         result.model_dump(mode="json"), status_code=200 if result.duplicate else 201
@@ -117,12 +119,14 @@ async def create_log_batch(
     body = await read_json(request, max_bytes=settings.max_body_bytes, limits=json_limits(settings))
     items = service.batch_items(body.value, max_batch_size=settings.max_batch_size)
     await state.rate_limiter.charge(principal, Budget.LOGS, len(items))
+    tenant = ingest_client_id(principal, client_id)
     result = await service.ingest_batch(
         state.log_writer,
-        client_id=ingest_client_id(principal, client_id),
+        client_id=tenant,
         items=items,
         check_nul=body.may_contain_nul,
         max_future=timedelta(seconds=settings.max_future_seconds),
+        max_age=state.retention.max_age(tenant),
     )
     return ORJSONResponse(result.model_dump(mode="json"))
 

@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central_logger.auth import service as keys_service
 from central_logger.auth.tenancy import Tenancy
+from central_logger.db import partitions
 from central_logger.http.problems import FieldError, ProblemError, validation_problem
-from central_logger.logs import repository
+from central_logger.logs import paging, repository
 from central_logger.logs.models import LogQuery, LogRow, Position
 from central_logger.logs.schemas import (
     BatchItemResult,
@@ -41,8 +42,9 @@ async def ingest_one(
     item: Any,
     check_nul: bool,
     max_future: timedelta,
+    max_age: timedelta | None = None,
 ) -> IngestResult:
-    row = to_row(item, check_nul=check_nul, max_future=max_future)
+    row = to_row(item, check_nul=check_nul, max_future=max_future, max_age=max_age)
     if not isinstance(row, LogRow):
         observed.count_rejected("invalid")
         raise validation_problem(row)
@@ -88,6 +90,7 @@ async def ingest_batch(
     items: list[Any],
     check_nul: bool,
     max_future: timedelta,
+    max_age: timedelta | None = None,
 ) -> BatchResult:
     """Store every valid item; report the others by index. One bad item never costs
     its siblings their place."""
@@ -100,7 +103,7 @@ async def ingest_batch(
             # Let other requests run: a whole batch validated in one go held the event
             # loop for about 110 ms (1,000 logs), every other tenant's request waiting.
             await asyncio.sleep(0)
-        row = to_row(item, check_nul=check_nul, max_future=max_future, now=now)
+        row = to_row(item, check_nul=check_nul, max_future=max_future, now=now, max_age=max_age)
         if not isinstance(row, LogRow):
             errors = [FieldErrorOut(field=e.field, reason=e.reason) for e in row]
             results.append(BatchItemResult(index=index, id=None, outcome="rejected", errors=errors))
@@ -172,7 +175,7 @@ async def list_logs(
     validating 500 rows through the model cost more than the query itself."""
     query = log_query(tenancy, params)
     after = decode_cursor(params.cursor, order=params.order) if params.cursor else None
-    page = await repository.select_page(
+    page = await paging.read_page(
         conn,
         query=query,
         newest_first=params.order == "desc",
@@ -186,11 +189,7 @@ async def list_logs(
     if len(page.items) > params.page_size:
         last = items[-1]
         next_cursor = encode_cursor(Position(last["executed_at"], last["id"]), order=params.order)
-    counted = (
-        page.matching
-        if page.matching is not None
-        else await repository.count_matching(conn, query=query, limit=count_limit + 1)
-    )
+    counted = page.matching or 0
     return {
         "items": items,
         "page": params.page,
@@ -228,6 +227,7 @@ async def get_log(conn: AsyncConnection, *, tenancy: Tenancy, log_id: UUID) -> L
 async def store_trace_log(conn: AsyncConnection, *, client_id: str, row: LogRow) -> None:
     """Store the log a trace makes, or refresh its payload when a later export brings
     more of the trace's spans (the fields the metrics count stay as first stored)."""
+    await partitions.ensure_days(conn, [partitions.day_of(row.executed_at)])
     await repository.upsert_refreshing_payload(conn, client_id=client_id, row=row)
 
 

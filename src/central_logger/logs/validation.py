@@ -51,9 +51,16 @@ def _json_text(value: dict[str, Any] | None) -> str | None:
 
 
 def to_row(
-    item: Any, *, check_nul: bool, max_future: timedelta, now: datetime | None = None
+    item: Any,
+    *,
+    check_nul: bool,
+    max_future: timedelta,
+    now: datetime | None = None,
+    max_age: timedelta | None = None,
 ) -> LogRow | list[FieldError]:
-    """A validated row, or the field errors that refuse it."""
+    """A validated row, or the field errors that refuse it. `max_age`: the tenant's
+    retention; an older log would be deleted by the next retention run, so it is refused
+    rather than acknowledged and then lost."""
     if check_nul:
         path = nul_path(item)
         if path is not None:
@@ -73,7 +80,17 @@ def to_row(
                     " kept exactly; send it as a string",
                 )
             ]
-    latest = (now or datetime.now(UTC)) + max_future
+    now = now or datetime.now(UTC)
+    if max_age is not None and log.executed_at < now - max_age:
+        return [
+            FieldError(
+                field="executed_at",
+                reason=f"is older than this client's retention of {max_age.days} days"
+                f" (logs executed before {(now - max_age).isoformat(timespec='seconds')}"
+                " are deleted)",
+            )
+        ]
+    latest = now + max_future
     if log.executed_at > latest:
         return [
             FieldError(

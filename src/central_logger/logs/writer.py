@@ -25,11 +25,13 @@ import asyncio
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from uuid import UUID
 
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from central_logger.db import partitions
 from central_logger.db.tenancy import state_tenant
 from central_logger.logs import repository
 from central_logger.logs.models import LogRow, TenantRow
@@ -113,6 +115,8 @@ class LogWriter:
         self._arrived = asyncio.Event()
         self._closing = False
         self._tasks: list[asyncio.Task[None]] = []
+        # The days known to have a partition: a flush asks for the others first.
+        self._partition_days: set[date] = set()
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._run_express())]
@@ -205,9 +209,33 @@ class LogWriter:
     async def _insert(self, group: list[_Request]) -> set[tuple[str, UUID]]:
         rows = [TenantRow(r.client_id, row) for r in group for row in r.rows]
         observe_flush(requests=len(group), rows=len(rows))
+        days = {partitions.day_of(t.row.executed_at) for t in rows}
+        await self._ensure_partitions(days - self._partition_days)
+        try:
+            return await self._insert_rows(rows)
+        except IntegrityError as exc:
+            if not partitions.is_missing_partition(exc):
+                raise
+        # A day this process had seen was dropped since (retention, then a longer
+        # policy): make it again, once.
+        self._partition_days.clear()
+        await self._ensure_partitions(days)
+        return await self._insert_rows(rows)
+
+    async def _insert_rows(self, rows: list[TenantRow]) -> set[tuple[str, UUID]]:
         async with self._engine.begin() as conn:
             await state_tenant(conn, None)
             return await repository.insert_rows(conn, rows)
+
+    async def _ensure_partitions(self, days: set[date]) -> None:
+        """A log for a day with no partition yet is stored all the same: the day's
+        partition is made first (its own short transaction, so the lock that making
+        one takes is not held through the insert)."""
+        if not days:
+            return
+        async with self._engine.begin() as conn:
+            await partitions.ensure_days(conn, days)
+        self._partition_days |= days
 
 
 def _fail(request: _Request, exc: BaseException) -> None:

@@ -80,6 +80,7 @@ async def export_traces(
         client_id=principal.client_id,
         spans=decoded.spans,
         max_future=timedelta(seconds=state.settings.max_future_seconds),
+        max_age=state.retention.max_age(principal.client_id),
     )
     reasons = decoded.reasons + refused.reasons
     media_type = _media_type(request)

@@ -125,20 +125,27 @@ class Refused:
     reasons: list[str] = field(default_factory=list)
 
 
-def _refused_root(span: Span, *, max_future: timedelta, now: datetime) -> str:
+def _refused_root(
+    span: Span, *, max_future: timedelta, now: datetime, max_age: timedelta | None
+) -> str:
     """Why the log of this root span would be refused (its columns come from the root
     and its resource alone), or "": checked before the span is staged, so a refused
     root never sits in the staging table blocking a corrected re-send."""
     log = log_of_trace([asdict(span)])
     assert log is not None
-    row = to_row(log, check_nul=True, max_future=max_future, now=now)
+    row = to_row(log, check_nul=True, max_future=max_future, now=now, max_age=max_age)
     if isinstance(row, LogRow):
         return ""
     return "; ".join(f"{e.field}: {e.reason}" for e in row)
 
 
 async def ingest_spans(
-    conn: AsyncConnection, *, client_id: str, spans: Sequence[Span], max_future: timedelta
+    conn: AsyncConnection,
+    *,
+    client_id: str,
+    spans: Sequence[Span],
+    max_future: timedelta,
+    max_age: timedelta | None = None,
 ) -> Refused:
     """Stage the spans and write the log of every trace whose root has arrived.
     Returns the spans refused, counted one by one, and why."""
@@ -146,7 +153,11 @@ async def ingest_spans(
     now = datetime.now(UTC)
     staged_spans: list[Span] = []
     for span in spans:
-        problem = _refused_root(span, max_future=max_future, now=now) if span.is_root else ""
+        problem = (
+            _refused_root(span, max_future=max_future, now=now, max_age=max_age)
+            if span.is_root
+            else ""
+        )
         if problem:
             refused.spans += 1
             refused.reasons.append(f"trace {span.trace_id}: {problem}")
@@ -162,7 +173,7 @@ async def ingest_spans(
         log = log_of_trace(list(trace_spans))
         if log is None:
             continue
-        row = to_row(log, check_nul=True, max_future=max_future, now=now)
+        row = to_row(log, check_nul=True, max_future=max_future, now=now, max_age=max_age)
         if not isinstance(row, LogRow):
             reasons = "; ".join(f"{e.field}: {e.reason}" for e in row)
             refused.spans += spans_in_request[trace_id]

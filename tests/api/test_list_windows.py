@@ -1,0 +1,127 @@
+"""Pages read window by window over the daily partitions (logs/paging.py) are the
+pages one statement over the whole table gives: cursor and offset paging, both orders,
+filters, time bounds, and the bounded count."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from central_logger.logs import paging
+from tests.api.conftest import ADMIN_KEY, TENANT_A, TENANT_B, TENANT_B_KEY, auth
+from tests.api.factories import with_id
+
+NOW = datetime.now(UTC)
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    return {"count_limit": 60}
+
+
+async def _store(client: httpx.AsyncClient) -> list[dict[str, Any]]:
+    """Tenant A: 90 logs over 100 days (about 70 partitions, so 3 windows); tenant B:
+    logs on the same days, which A must never see."""
+    rng = random.Random(3)
+    logs: dict[str, list[dict[str, Any]]] = {TENANT_A: [], TENANT_B: []}
+    for tenant, count in ((TENANT_A, 90), (TENANT_B, 40)):
+        for _ in range(count):
+            at = NOW - timedelta(days=rng.uniform(0, 100))
+            logs[tenant].append(
+                with_id(executed_at=at.isoformat(), status=rng.choice(["SUCCESS", "FAILED"]))
+            )
+        response = await client.post(
+            "/api/v1/logs/batch",
+            params={"client_id": tenant},
+            json={"logs": logs[tenant]},
+            headers=auth(ADMIN_KEY),
+        )
+        assert response.json()["accepted"] == count
+    return logs[TENANT_A]
+
+
+def _order(logs: list[dict[str, Any]], *, newest_first: bool) -> list[str]:
+    keyed = sorted(
+        logs,
+        key=lambda log: (datetime.fromisoformat(log["executed_at"]), log["id"]),
+        reverse=newest_first,
+    )
+    return [log["id"] for log in keyed]
+
+
+async def _walk(client: httpx.AsyncClient, params: dict[str, Any]) -> tuple[list[str], Any]:
+    ids: list[str] = []
+    cursor = None
+    first = None
+    while True:
+        page = (
+            await client.get(
+                "/api/v1/logs",
+                params={**params, "page_size": 7, **({"cursor": cursor} if cursor else {})},
+                headers=auth(ADMIN_KEY),
+            )
+        ).json()
+        first = first or page
+        ids += [item["id"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return ids, first
+
+
+async def test_windows_split_a_long_range() -> None:
+    days = [NOW.date() - timedelta(days=n) for n in range(100)]
+    spans = paging.windows(days, executed_from=None, executed_to=None, newest_first=True)
+    assert len(spans) == 4
+    assert spans[0][1] > spans[-1][0]
+    assert all(later[1] <= earlier[0] for earlier, later in itertools.pairwise(spans))
+
+
+@pytest.mark.parametrize("order", ["desc", "asc"])
+async def test_cursor_and_offset_pages_over_many_partitions(
+    client: httpx.AsyncClient, order: str
+) -> None:
+    logs = await _store(client)
+    newest_first = order == "desc"
+    base = {"client_id": TENANT_A, "order": order}
+    walked, first = await _walk(client, base)
+    assert walked == _order(logs, newest_first=newest_first)
+    # 90 matching, counted up to COUNT_LIMIT (60).
+    assert (first["total"], first["total_exact"]) == (60, False)
+
+    failed = [log for log in logs if log["status"] == "FAILED"]
+    walked, _ = await _walk(client, {**base, "status": "FAILED"})
+    assert walked == _order(failed, newest_first=newest_first)
+
+    start, end = NOW - timedelta(days=75), NOW - timedelta(days=20)
+    bounded = [log for log in logs if start <= datetime.fromisoformat(log["executed_at"]) < end]
+    walked, first = await _walk(client, {**base, "from": start.isoformat(), "to": end.isoformat()})
+    assert walked == _order(bounded, newest_first=newest_first)
+    assert first["total"] == min(len(bounded), 60)
+
+    expected = _order(logs, newest_first=newest_first)
+    for page_number in (1, 2, 5, 6, 11):
+        page = (
+            await client.get(
+                "/api/v1/logs",
+                params={**base, "page": page_number, "page_size": 9},
+                headers=auth(ADMIN_KEY),
+            )
+        ).json()
+        start_at = (page_number - 1) * 9
+        assert [i["id"] for i in page["items"]] == expected[start_at : start_at + 9], page_number
+
+
+async def test_another_tenants_logs_stay_invisible_across_windows(
+    client: httpx.AsyncClient,
+) -> None:
+    logs = await _store(client)
+    page = (
+        await client.get("/api/v1/logs", params={"page_size": 500}, headers=auth(TENANT_B_KEY))
+    ).json()
+    assert {item["client_id"] for item in page["items"]} == {TENANT_B}
+    assert not {log["id"] for log in logs} & {item["id"] for item in page["items"]}
