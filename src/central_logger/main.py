@@ -150,6 +150,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
                 supervisor_watch.cancel()
             for task in background:
                 task.cancel()
+            # Each ends its transaction before the pools close: a task cancelled mid-fold
+            # and not awaited left its connection idle in transaction, holding locks.
+            await asyncio.gather(*background, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await log_writer.close()
             with contextlib.suppress(Exception):
