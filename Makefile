@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-api lint format demo bench bench-full wrk faults
+.PHONY: help install run test test-api lint format demo bench bench-full wrk faults dist test-deploy
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -36,10 +36,18 @@ format: install ## Apply ruff's fixes and formatting
 test-api: install web-build chromium ## The service's tests on a real PostgreSQL (TEST_DATABASE_URL or embedded)
 	$(PY) -m pytest tests/api -q
 
+dist: install web-build ## Wheel and sdist in dist/, the built dashboard inside (no Node.js needed where they install)
+	rm -rf dist build
+	$(PY) -m build --outdir dist . > /dev/null
+	@ls dist
+
+test-deploy: dist ## The package, TLS, metrics across workers, the Dockerfile (hadolint) and PaaS files
+	$(PY) -m pytest tests/deploy -q
+
 include clients/python/client.mk
 include web/web.mk
 
-test: lint lint-client web-types-check test-api test-client web-test test-e2e ## Everything CI runs
+test: lint lint-client web-types-check test-api test-client web-test test-e2e test-deploy ## Everything CI runs
 
 wrk: ## Install Debian's wrk (the benchmark's HTTP load generator) when it is missing
 	@command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)

@@ -29,8 +29,14 @@ from central_logger.http.server import (
     SUPERVISOR_PID_ENV,
     HeaderCappedHttpToolsProtocol,
     head_limit,
+    tls_files,
 )
 from central_logger.main import resolve_database_url
+from central_logger.observability.exposition import (
+    prepare_multiprocess_dir,
+    remove_multiprocess_dir,
+)
+from central_logger.observability.logging import log_config, startup_message
 from central_logger.retention import cli as retention_cli
 from central_logger.settings import Settings
 from central_logger.startup import StartupError, check_port, explain_database_error
@@ -169,8 +175,12 @@ Try it:
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    port: Annotated[int, typer.Option(envvar="PORT", help="Port to listen on")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes")] = 1,
+    ssl_certfile: Annotated[
+        Path | None, typer.Option(help="Serve HTTPS: the certificate chain (PEM)")
+    ] = None,
+    ssl_keyfile: Annotated[Path | None, typer.Option(help="Serve HTTPS: its key (PEM)")] = None,
     dev_key: Annotated[
         bool,
         typer.Option(
@@ -182,7 +192,10 @@ def serve(
 ) -> None:
     """Run the service (the embedded PostgreSQL too, when DATABASE_URL is unset)."""
     settings = Settings()
+    tls = tls_files(settings, certfile=ssl_certfile, keyfile=ssl_keyfile)
     url = _started(settings, host, port)
+    # Workers add their metrics up through files (before they import the app).
+    metrics_dir = prepare_multiprocess_dir() if workers > 1 else None
     # Unless uvicorn stops cleanly, an embedded PostgreSQL this process found running is
     # left running: its users (orphaned workers of a killed serve) may hold no handle.
     failed = True
@@ -192,7 +205,10 @@ def serve(
         if workers > 1:
             # Workers stop when this process is gone (even killed with SIGKILL).
             os.environ[SUPERVISOR_PID_ENV] = str(os.getpid())
-        typer.echo(_banner(settings, _shown_key(settings, url, dev_key=dev_key), host, port))
+        banner = _banner(settings, _shown_key(settings, url, dev_key=dev_key), host, port)
+        if tls is not None:
+            banner = banner.replace("http://", "https://")
+        typer.echo(startup_message(settings, banner))
         # uvicorn ends by re-raising the signal that stopped it; exiting through Python
         # instead lets the embedded PostgreSQL stop with us.
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -209,12 +225,16 @@ def serve(
             http=HeaderCappedHttpToolsProtocol,
             h11_max_incomplete_event_size=head_limit(settings),
             timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
+            log_config=log_config(settings),
+            ssl_certfile=tls[0] if tls else None,
+            ssl_keyfile=tls[1] if tls else None,
         )
         failed = False
     except SystemExit as stop:
         failed = stop.code not in (None, 0)
         raise
     finally:
+        remove_multiprocess_dir(metrics_dir)
         release_embedded(failed=failed)
 
 

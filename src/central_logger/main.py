@@ -33,10 +33,14 @@ from central_logger.logs.router import router as logs_router
 from central_logger.logs.writer import LogWriter
 from central_logger.metrics.router import router as metrics_router
 from central_logger.metrics.service import run_rollup_folder
+from central_logger.observability.exposition import router as prometheus_router
+from central_logger.observability.metrics import forget_pool, instrument_pool, process_stopped
+from central_logger.observability.middleware import RequestContext
 from central_logger.otlp.router import router as otlp_router
 from central_logger.otlp.service import run_span_purger
 from central_logger.ratelimit.dependencies import UNBUDGETED_BODY_BYTES
 from central_logger.ratelimit.service import RateLimiter
+from central_logger.replica.service import ReadReplica
 from central_logger.retention import service as retention
 from central_logger.retention.router import router as retention_router
 from central_logger.settings import Settings
@@ -63,6 +67,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             await asyncio.to_thread(upgrade_to_head, database_url)
         engine = create_engine(settings, database_url)
         maintenance = create_maintenance_engine(settings, database_url)
+        pool_capacity = settings.db_pool_size + settings.db_max_overflow
+        instrument_pool(engine, capacity=pool_capacity)
         await retention.prepare_partitions(engine, days_ahead=settings.partition_days_ahead)
         retention_defaults = retention.Defaults(
             logs_days=settings.retention_days, rollup_days=settings.rollup_retention_days
@@ -92,6 +98,16 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             max_rows=settings.ingest_max_rows_per_flush,
         )
         log_writer.start()
+        read_replica = (
+            ReadReplica(
+                create_engine(settings, settings.database_read_url),
+                engine,
+                max_lag_seconds=settings.read_replica_max_lag_seconds,
+                probe_seconds=settings.read_replica_probe_seconds,
+            )
+            if settings.database_read_url
+            else None
+        )
         app.state.central_logger = AppState(
             settings=settings,
             engine=engine,
@@ -99,6 +115,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             rate_limiter=RateLimiter.from_settings(settings),
             audit=audit,
             log_writer=log_writer,
+            read_replica=read_replica,
             retention=policies,
             offload=CpuOffload(
                 processes=settings.parse_processes,
@@ -127,6 +144,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
                 )
             ),
         ]
+        if read_replica is not None:
+            background.append(asyncio.create_task(read_replica.run_prober()))
         # Objects alive at start-up live as long as the process: out of the collector's
         # sight, a full collection walks only what requests allocate. Measured: batch
         # ingestion 8.6k -> 11.1k logs/s, single-log p99 under 64 clients 119 -> 32 ms.
@@ -139,6 +158,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
                 supervisor_watch.cancel()
             for task in background:
                 task.cancel()
+            # Each ends its transaction before the pools close: a task cancelled mid-fold
+            # and not awaited left its connection idle in transaction, holding locks.
+            await asyncio.gather(*background, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await log_writer.close()
             with contextlib.suppress(Exception):
@@ -148,6 +170,10 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             app.state.central_logger.offload.close()
             await engine.dispose()
             await maintenance.dispose()
+            if read_replica is not None:
+                await read_replica.engine.dispose()
+            forget_pool(pool_capacity)
+            process_stopped()
             await retention_engine.dispose()
             if settings.database_url is None:
                 await asyncio.to_thread(release_embedded)
@@ -170,6 +196,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     install_shutdown_cancellation_log()
     if settings.docs_enabled:
         install_docs(app, openapi_url="/openapi.json")
+    # Outermost: every answer (a 431 or a 500 too) carries the request id and is counted.
+    app.add_middleware(RequestContext, key_header=settings.api_key_header)
     app.include_router(health_router)
     app.include_router(auth_router)
     app.include_router(logs_router)
@@ -177,6 +205,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.include_router(otlp_router)
     app.include_router(admin_router)
     app.include_router(audit_router)
+    app.include_router(prometheus_router)
     app.include_router(retention_router)
     if dashboard_is_built():
         app.mount("/", DashboardFiles(directory=STATIC_DIR, html=True), name="dashboard")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -133,6 +133,27 @@ class Settings(BaseSettings):
     # off the event loop and its GIL (`http/offload.py`); 0 parses them in a thread of
     # the service worker, as smaller bodies are.
     parse_processes: int = Field(default=1, ge=0)
+    # Operating (issue 19). GET /metrics (Prometheus): off (404) while METRICS_TOKEN is
+    # unset; set, a scrape sends `Authorization: Bearer <METRICS_TOKEN>`.
+    metrics_token: str | None = None
+    # The service's logs: "json" (one object a line), "console", or "auto": JSON unless
+    # the output is a terminal.
+    log_format: Literal["auto", "json", "console"] = "auto"
+    # HTTPS served by `central-logger serve` itself (PEM files); unset: plain HTTP (TLS
+    # ended by a proxy in front, see docs/deploy.md).
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+    # Strict-Transport-Security on responses to HTTPS requests (directly, or through a
+    # proxy in FORWARDED_ALLOW_IPS that says X-Forwarded-Proto: https); 0: not sent.
+    hsts_max_age_seconds: int = Field(default=31_536_000, ge=0)
+
+    # A PostgreSQL streaming replica of DATABASE_URL for the list, detail and metrics
+    # reads (docs/scaling.md). Used while it has replayed to within
+    # READ_REPLICA_MAX_LAG_SECONDS of the primary, probed every READ_REPLICA_PROBE_SECONDS;
+    # otherwise, and for every other read and write, the primary. Unset: no replica.
+    database_read_url: str | None = None
+    read_replica_max_lag_seconds: float = Field(default=5.0, ge=0)
+    read_replica_probe_seconds: float = Field(default=1.0, gt=0)
 
     @field_validator("admin_api_keys", "cors_origins", mode="before")
     @classmethod
@@ -148,7 +169,7 @@ class Settings(BaseSettings):
             return [part.strip() for part in stripped.split(",") if part.strip()]
         return value
 
-    @field_validator("database_url")
+    @field_validator("database_url", "database_read_url")
     @classmethod
     def _check_scheme(cls, value: str | None) -> str | None:
         if value in (None, ""):

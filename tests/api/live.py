@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -173,19 +174,7 @@ class ServeProcess:
         return self.output.read_text(errors="replace")
 
     def wait_healthy(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"serve exited {self.process.returncode}:\n{self.text()[-3000:]}"
-                )
-            try:
-                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"serve did not become healthy:\n{self.text()[-3000:]}")
+        wait_healthy(self.url, self.process, self.text, timeout=timeout)
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL if it lingers: for cleanup, whatever the test did."""
@@ -196,6 +185,28 @@ class ServeProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
+
+
+def wait_healthy(
+    url: str,
+    process: subprocess.Popen[bytes],
+    output: Callable[[], str],
+    *,
+    timeout: float = 60,
+) -> None:
+    """Until `url`/health answers 200; fails with the process's output if it exits or
+    the time runs out first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"serve exited {process.returncode}:\n{output()[-3000:]}")
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"serve did not become healthy:\n{output()[-3000:]}")
 
 
 def free_port() -> int:

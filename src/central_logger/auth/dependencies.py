@@ -6,7 +6,10 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Annotated
 
+import psycopg
 from fastapi import Depends, Request
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central_logger.auth.keys import display_prefix
@@ -15,6 +18,7 @@ from central_logger.auth.tenancy import read_tenancy
 from central_logger.db.tenancy import state_tenant
 from central_logger.http.dependencies import ReceivedBody, State
 from central_logger.http.problems import FieldError, ProblemError
+from central_logger.replica.service import ReadReplica
 
 
 def _presented_key(request: Request, header: str) -> str | None:
@@ -99,8 +103,11 @@ async def read_conn(
 
 @contextlib.asynccontextmanager
 async def _transaction(
-    request: Request, state: State, principal: Principal
+    request: Request, state: State, principal: Principal, *, replica: bool = False
 ) -> AsyncIterator[AsyncConnection]:
+    """The request's transaction with its tenant stated; on the read replica when
+    `replica` is asked and the replica is fit to serve (replica/service.py), else on the
+    primary. A replica that cannot be reached is left for the primary at once."""
     client_id = _stated_tenant(request, principal)
     if principal.is_admin and request.method == "GET":
         state.audit.admin_read(
@@ -109,13 +116,84 @@ async def _transaction(
             remote_addr=request.client.host if request.client else None,
             path=request.url.path,
         )
-    async with state.engine.begin() as conn:
+    read_replica = state.read_replica if replica else None
+    conn = None
+    if read_replica is not None and read_replica.usable():
+        conn = await _begin_on_replica(read_replica, client_id)
+    if read_replica is not None:
+        request.state.read_source = "replica" if conn is not None else "primary"
+    if conn is not None:
+        try:
+            yield conn
+        finally:
+            await conn.close()  # a read-only transaction: closing rolls it back
+        return
+    async with state.engine.begin() as primary:
+        await state_tenant(primary, client_id)
+        yield primary
+
+
+# Connection failures as SQLAlchemy raises them, and as the driver does for the tenant
+# statement, which runs on the driver's connection (db/tenancy.py).
+_UNAVAILABLE = (
+    OperationalError,
+    InterfaceError,
+    PoolTimeoutError,
+    OSError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
+
+
+async def _begin_on_replica(replica: ReadReplica, client_id: str | None) -> AsyncConnection | None:
+    """A transaction on the replica with the tenant stated, or None when the replica
+    does not answer (its first round trip is where a dead pooled connection shows):
+    the replica is then left until a probe finds it well."""
+    conn = replica.engine.connect()
+    try:
+        await conn.start()
+        await conn.begin()
         await state_tenant(conn, client_id)
+    except _UNAVAILABLE:
+        replica.mark_unavailable()
+        with contextlib.suppress(Exception):
+            await conn.close()
+        return None
+    return conn
+
+
+async def replica_read_conn(
+    request: Request, state: State, principal: CurrentPrincipal, _body: ReceivedBody
+) -> AsyncIterator[AsyncConnection]:
+    """`read_conn` on the read replica (DATABASE_READ_URL) while it is fit to serve,
+    else on the primary: for the list, detail and metrics reads, which may be a few
+    seconds stale. Which one served goes out as the X-Read-Source header."""
+    async with (
+        state.rate_limiter.reads.slot(_stated_tenant(request, principal)),
+        _transaction(request, state, principal, replica=True) as conn,
+    ):
+        yield conn
+
+
+def served_by_replica(request: Request) -> bool:
+    return getattr(request.state, "read_source", None) == "replica"
+
+
+@contextlib.asynccontextmanager
+async def primary_read(
+    request: Request, state: State, principal: Principal
+) -> AsyncIterator[AsyncConnection]:
+    """A read transaction on the primary, for a handler whose replica read found
+    nothing that the primary may have (read-your-writes)."""
+    async with _transaction(request, state, principal) as conn:
+        request.state.read_source = "primary"
         yield conn
 
 
 TenantConn = Annotated[AsyncConnection, Depends(tenant_conn, scope="function")]
 ReadConn = Annotated[AsyncConnection, Depends(read_conn, scope="function")]
+# The list, detail and metrics reads: on the read replica when there is a fit one.
+ReplicaReadConn = Annotated[AsyncConnection, Depends(replica_read_conn, scope="function")]
 
 
 def _require(scope: Scope) -> object:

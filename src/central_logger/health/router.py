@@ -31,6 +31,8 @@ async def get_health(state: State) -> Response:
             status_code=503,
             headers={"Retry-After": str(state.settings.retry_after_seconds)},
         )
-    return ORJSONResponse(
-        {"status": "ok", "service": state.settings.service_name, "database": "ok"}
-    )
+    body = {"status": "ok", "service": state.settings.service_name, "database": "ok"}
+    if state.read_replica is not None:
+        # Reported, never failing the check: reads fall back to the primary.
+        body["read_replica"] = state.read_replica.status.value
+    return ORJSONResponse(body)

@@ -12,7 +12,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-_NOT_THE_APP = ("api/", "api", "health", "docs", "openapi.json", "redoc", "v1/")
+_NOT_THE_APP = ("api/", "api", "health", "docs", "openapi.json", "redoc", "v1/", "metrics")
 
 
 class DashboardFiles(StaticFiles):

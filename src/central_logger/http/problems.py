@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from central_logger.http.responses import ORJSONResponse
+from central_logger.observability.request_id import current_request_id
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -35,6 +36,8 @@ class Problem(BaseModel):
     status: int
     detail: str
     errors: list[FieldError] = []
+    # The request's X-Request-ID: quote it to find the request in the service log.
+    request_id: str | None = None
 
 
 def _problem_response(description: str) -> dict[str, Any]:
@@ -97,7 +100,11 @@ def problem_response(
     headers: Mapping[str, str] | None = None,
 ) -> Response:
     body = Problem(
-        title=HTTPStatus(status).phrase, status=status, detail=detail, errors=list(errors)
+        title=HTTPStatus(status).phrase,
+        status=status,
+        detail=detail,
+        errors=list(errors),
+        request_id=current_request_id(),
     )
     return ORJSONResponse(
         body.model_dump(), status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE

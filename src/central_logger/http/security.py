@@ -39,8 +39,16 @@ _NO_CSP_PATHS = ("/docs", "/redoc")
 
 
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, hsts_max_age_seconds: int = 0) -> None:
         self.app = app
+        # Only over HTTPS (served directly, or by a trusted proxy's X-Forwarded-Proto):
+        # a browser ignores it over plain HTTP, and a plain-HTTP development server must
+        # not be pinned to HTTPS.
+        self._hsts = (
+            (b"strict-transport-security", f"max-age={hsts_max_age_seconds}".encode())
+            if hsts_max_age_seconds > 0
+            else None
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -49,6 +57,8 @@ class SecurityHeaders:
         extra = list(_HEADERS)
         if not str(scope.get("path", "")).startswith(_NO_CSP_PATHS):
             extra.append(_CSP)
+        if self._hsts is not None and scope.get("scheme") == "https":
+            extra.append(self._hsts)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -162,4 +172,4 @@ def install_security(app: FastAPI, settings: Settings) -> None:
             expose_headers=["Retry-After", "RateLimit", "RateLimit-Policy"],
             max_age=600,
         )
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, hsts_max_age_seconds=settings.hsts_max_age_seconds)

@@ -19,6 +19,7 @@ import logging
 import os
 import signal
 import sys
+from pathlib import Path
 from typing import Any
 
 from uvicorn.config import Config
@@ -166,3 +167,23 @@ def watch_supervisor() -> asyncio.Task[None] | None:
     if os.getppid() != supervisor_pid:
         _stop_orphan(supervisor_pid)
     return asyncio.create_task(_stop_when_orphaned(supervisor_pid))
+
+
+def tls_files(
+    settings: Settings, *, certfile: Path | None, keyfile: Path | None
+) -> tuple[str, str] | None:
+    """uvicorn's ssl_certfile/ssl_keyfile for `serve`, from its options or else
+    SSL_CERTFILE/SSL_KEYFILE; None for plain HTTP. Both or neither, and readable: a
+    typo must stop the start, not serve plain HTTP where HTTPS was meant."""
+    cert = certfile or settings.ssl_certfile
+    key = keyfile or settings.ssl_keyfile
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        raise SystemExit(
+            "HTTPS needs both a certificate and its key (--ssl-certfile, --ssl-keyfile)"
+        )
+    for path in (cert, key):
+        if not path.is_file():
+            raise SystemExit(f"HTTPS: no such file: {path}")
+    return str(cert), str(key)

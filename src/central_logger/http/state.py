@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from central_logger.auth.service import KeyStore
     from central_logger.logs.writer import LogWriter
     from central_logger.ratelimit.service import RateLimiter
+    from central_logger.replica.service import ReadReplica
     from central_logger.retention.service import PolicyCache
 
 
@@ -29,3 +30,5 @@ class AppState:
     retention: PolicyCache
     # Large ingestion bodies are parsed and validated in worker processes.
     offload: CpuOffload
+    # DATABASE_READ_URL's replica, when set.
+    read_replica: ReadReplica | None = None

@@ -9,11 +9,23 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, status
 from starlette.responses import Response
 
-from central_logger.auth.dependencies import AdminPrincipal, ReadConn, ReadPrincipal
+from central_logger.auth.dependencies import (
+    AdminPrincipal,
+    ReadConn,
+    ReadPrincipal,
+    ReplicaReadConn,
+    primary_read,
+    served_by_replica,
+)
 from central_logger.auth.tenancy import ingest_client_id, read_tenancy
 from central_logger.http.body import json_limits, json_text
 from central_logger.http.dependencies import State
-from central_logger.http.problems import PROBLEM_MEDIA_TYPE, PROBLEM_RESPONSES, Problem
+from central_logger.http.problems import (
+    PROBLEM_MEDIA_TYPE,
+    PROBLEM_RESPONSES,
+    Problem,
+    ProblemError,
+)
 from central_logger.http.query import QueryText
 from central_logger.http.responses import ORJSONResponse
 from central_logger.logs import service
@@ -120,7 +132,7 @@ async def create_log_batch(
 @router.get("/logs", operation_id="list_logs", response_model=LogPage)
 async def list_logs(
     params: Annotated[LogListParams, Query()],
-    conn: ReadConn,
+    conn: ReplicaReadConn,
     state: State,
     principal: ReadPrincipal,
 ) -> Response:
@@ -146,9 +158,22 @@ async def list_logs(
     },
 )
 async def get_log(
-    log_id: UUID, conn: ReadConn, principal: ReadPrincipal, client_id: OnBehalfOf = None
+    request: Request,
+    state: State,
+    log_id: UUID,
+    conn: ReplicaReadConn,
+    principal: ReadPrincipal,
+    client_id: OnBehalfOf = None,
 ) -> Response:
-    log = await service.get_log(conn, tenancy=read_tenancy(principal, client_id), log_id=log_id)
+    tenancy = read_tenancy(principal, client_id)
+    try:
+        log = await service.get_log(conn, tenancy=tenancy, log_id=log_id)
+    except ProblemError as exc:
+        # A log just sent may not have reached the replica yet: the primary has it.
+        if exc.status != 404 or not served_by_replica(request):
+            raise
+        async with primary_read(request, state, principal) as primary:
+            log = await service.get_log(primary, tenancy=tenancy, log_id=log_id)
     return ORJSONResponse(log.model_dump(mode="json"))
 
 

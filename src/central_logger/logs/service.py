@@ -31,6 +31,7 @@ from central_logger.logs.schemas import (
     LogListParams,
 )
 from central_logger.logs.writer import LogWriter
+from central_logger.observability import metrics as observed
 
 
 async def prepare_log(
@@ -47,10 +48,13 @@ async def prepare_log(
 
 async def store_log(writer: LogWriter, *, client_id: str, prepared: PreparedLog) -> IngestResult:
     if prepared.row is None:
+        observed.count_rejected("invalid")
         raise validation_problem([FieldError(field=f, reason=r) for f, r in prepared.errors])
     row = unpack(prepared.row)
     inserted = await writer.store(client_id, [row])
-    return IngestResult(id=row.id, duplicate=row.id not in inserted)
+    duplicate = row.id not in inserted
+    observed.count_ingested(accepted=int(not duplicate), duplicate=int(duplicate))
+    return IngestResult(id=row.id, duplicate=duplicate)
 
 
 async def prepare_batch(
@@ -64,9 +68,14 @@ async def prepare_batch(
 ) -> PreparedBatch:
     """Every item parsed and validated: in a worker process when the body is large (a
     1000-log batch was ~30 ms of CPU in one piece for the event loop's thread)."""
-    return await offload.run(
-        len(text), preparation.prepare_batch, text, limits, max_batch_size, max_future, max_age
-    )
+    try:
+        return await offload.run(
+            len(text), preparation.prepare_batch, text, limits, max_batch_size, max_future, max_age
+        )
+    except ProblemError as exc:
+        if exc.status == 413:  # counted here: the worker process has no metrics of its own
+            observed.count_rejected("too_large")
+        raise
 
 
 # Rows unpacked between two yields of the event loop: well under a millisecond.
@@ -107,6 +116,8 @@ async def store_batch(
             items[first_index_of[row.id]]["outcome"] = "duplicate"
             accepted -= 1
     rejected = len(prepared.rejected)
+    observed.count_ingested(accepted=accepted, duplicate=prepared.size - accepted - rejected)
+    observed.count_rejected("invalid", rejected)
     return {
         "accepted": accepted,
         "duplicates": prepared.size - accepted - rejected,

@@ -35,6 +35,7 @@ from central_logger.db import partitions
 from central_logger.db.tenancy import state_tenant
 from central_logger.logs import repository
 from central_logger.logs.models import LogRow, TenantRow
+from central_logger.observability.metrics import observe_flush
 
 
 @dataclass(slots=True)
@@ -207,6 +208,7 @@ class LogWriter:
 
     async def _insert(self, group: list[_Request]) -> set[tuple[str, UUID]]:
         rows = [TenantRow(r.client_id, row) for r in group for row in r.rows]
+        observe_flush(requests=len(group), rows=len(rows))
         days = {partitions.day_of(t.row.executed_at) for t in rows}
         await self._ensure_partitions(days - self._partition_days)
         try:

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from central_logger.auth.dependencies import ReadConn, ReadPrincipal
+from central_logger.auth.dependencies import ReadPrincipal, ReplicaReadConn
 from central_logger.auth.tenancy import read_tenancy
 from central_logger.http.problems import PROBLEM_RESPONSES
 from central_logger.http.responses import ORJSONResponse
@@ -20,7 +20,9 @@ Range = Annotated[RangeParams, Query()]
 
 
 @router.get("/overview", operation_id="get_metrics_overview", response_model=Overview)
-async def get_metrics_overview(params: Range, conn: ReadConn, principal: ReadPrincipal) -> Response:
+async def get_metrics_overview(
+    params: Range, conn: ReplicaReadConn, principal: ReadPrincipal
+) -> Response:
     result = await service.overview(
         conn, tenancy=read_tenancy(principal, params.client_id), params=params
     )
@@ -29,7 +31,7 @@ async def get_metrics_overview(params: Range, conn: ReadConn, principal: ReadPri
 
 @router.get("/categories", operation_id="get_metrics_categories", response_model=Categories)
 async def get_metrics_categories(
-    params: Range, conn: ReadConn, principal: ReadPrincipal
+    params: Range, conn: ReplicaReadConn, principal: ReadPrincipal
 ) -> Response:
     result = await service.categories(
         conn, tenancy=read_tenancy(principal, params.client_id), params=params

@@ -24,6 +24,7 @@ from central_logger.metrics.schemas import (
     SeriesPoint,
     StatusCount,
 )
+from central_logger.observability import metrics as observed
 
 logger = logging.getLogger(__name__)
 
@@ -215,8 +216,10 @@ async def run_rollup_folder(
         await asyncio.sleep(interval_seconds)
         try:
             folded = await fold_rollups(engine)
+            observed.observe_fold(folded)
             if folded and maintenance is not None:
                 async with maintenance.connect() as conn:
                     await repository.vacuum_pending_rollups(conn)
         except Exception as exc:  # the database may be down; metrics stay exact meanwhile
+            observed.count_fold_failure()
             logger.warning("could not fold metric rollups: %s", type(exc).__name__)

@@ -30,6 +30,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from central_logger.http.problems import FieldError, ProblemError
+from central_logger.observability import metrics as observed
 from central_logger.settings import Settings
 
 # The budget of an admin read across every tenant: a name no client_id can take
@@ -146,6 +147,7 @@ class ConcurrencyBudget:
 
     def _busy(self, why: str) -> ProblemError:
         retry_after = max(1, math.ceil(self.max_wait_seconds))
+        observed.count_rate_limited(self.kind.name)
         return ProblemError(
             429,
             f"Too many concurrent {self.kind.name} for this tenant ({self.concurrency} at once); "

@@ -20,6 +20,7 @@ from limits.storage import storage_from_string
 
 from central_logger.auth.schemas import Principal
 from central_logger.http.problems import FieldError, ProblemError
+from central_logger.observability import metrics as observed
 from central_logger.ratelimit.concurrency import INGEST_WORK, ConcurrencyBudget
 from central_logger.ratelimit.schemas import Allowance, Budget, Override
 from central_logger.settings import Settings
@@ -111,6 +112,8 @@ class RateLimiter:
         allowance = self.allowance(principal.client_id, budget)
         policy = f'"{budget.value}";q={allowance.burst};w={allowance.window_seconds}'
         if cost > allowance.burst:
+            if budget is Budget.LOGS:
+                observed.count_rejected("too_large", cost)
             raise ProblemError(
                 413,
                 f"This request carries {cost} {budget.value}; the key's burst is "
@@ -128,6 +131,9 @@ class RateLimiter:
             logger.warning("rate limit store unavailable, not limiting: %s", type(exc).__name__)
             return
         wait = max(1, math.ceil(stats.reset_time - time.time()))
+        observed.count_rate_limited(budget.value)
+        if budget is Budget.LOGS:
+            observed.count_rejected("rate_limited", cost)
         raise ProblemError(
             429,
             f"This key's {budget.value} budget ({allowance.burst} per "

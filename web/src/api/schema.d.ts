@@ -719,6 +719,8 @@ export interface components {
              * @default []
              */
             errors: components["schemas"]["FieldError"][];
+            /** Request Id */
+            request_id?: string | null;
             /** Status */
             status: number;
             /** Title */
