@@ -1,14 +1,12 @@
-"""`central-logger`: serve, migrate, keys, demo."""
+"""`central-logger`: serve, migrate, demo, ship; keys, audit and retention from their domains."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -16,14 +14,14 @@ import typer
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from central_logger.audit import service as audit_service
-from central_logger.audit.schemas import AuditKind, AuditQuery
+from central_logger.audit import cli as audit_cli
+from central_logger.auth import cli as keys_cli
 from central_logger.auth import service as keys_service
 from central_logger.auth.keys import display_prefix
 from central_logger.auth.schemas import Scope
+from central_logger.commands import prepared_database
 from central_logger.db.embedded import release_embedded
 from central_logger.db.engine import create_engine
-from central_logger.db.migrate import upgrade_to_head
 from central_logger.demo import ship_demo_logs
 from central_logger.http.server import (
     SUPERVISOR_PID_ENV,
@@ -31,7 +29,6 @@ from central_logger.http.server import (
     head_limit,
     tls_files,
 )
-from central_logger.main import resolve_database_url
 from central_logger.observability.exposition import (
     prepare_multiprocess_dir,
     remove_multiprocess_dir,
@@ -39,33 +36,18 @@ from central_logger.observability.exposition import (
 from central_logger.observability.logging import log_config, startup_message
 from central_logger.retention import cli as retention_cli
 from central_logger.settings import Settings
-from central_logger.startup import StartupError, check_port, explain_database_error
+from central_logger.startup import StartupError, check_port
 
 app = typer.Typer(
     help="Central Logger: workflow log collection and analytics.", no_args_is_help=True
 )
-keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
-app.add_typer(keys_app, name="keys")
-audit_app = typer.Typer(help="Read the audit trail.", no_args_is_help=True)
-app.add_typer(audit_app, name="audit")
+app.add_typer(keys_cli.app, name="keys")
+app.add_typer(audit_cli.app, name="audit")
 app.add_typer(retention_cli.app, name="retention")
 
 T = TypeVar("T")
 
 DEV_CLIENT_ID = "demo"
-# Who the audit trail names for changes made from the command line.
-CLI_ACTOR = "cli"
-
-
-def _prepared_database(settings: Settings) -> str:
-    """The database started if embedded and migrated, or one paragraph saying what to change."""
-    try:
-        url = resolve_database_url(settings)
-        upgrade_to_head(url)
-    except Exception as exc:  # any driver or embedded-server failure: explained, not traced
-        typer.echo(explain_database_error(exc, settings), err=True)
-        raise typer.Exit(1) from exc
-    return url
 
 
 def _started(settings: Settings, host: str, port: int) -> str:
@@ -75,21 +57,7 @@ def _started(settings: Settings, host: str, port: int) -> str:
     except StartupError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from exc
-    return _prepared_database(settings)
-
-
-def _in_transaction(settings: Settings, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-    url = _prepared_database(settings)
-
-    async def run() -> T:
-        engine = create_engine(settings, url)
-        try:
-            async with engine.begin() as conn:
-                return await work(conn)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
+    return prepared_database(settings)
 
 
 def _dev_key_wanted(settings: Settings, *, asked: bool) -> bool:
@@ -242,154 +210,8 @@ def serve(
 def migrate() -> None:
     """Apply the database migrations."""
     settings = Settings()
-    _prepared_database(settings)
+    prepared_database(settings)
     typer.echo("database is at the latest schema")
-
-
-def _parse_scopes(scopes: str) -> list[Scope]:
-    try:
-        return [Scope(part.strip()) for part in scopes.split(",") if part.strip()]
-    except ValueError as exc:
-        raise typer.BadParameter(f"scopes are {', '.join(s.value for s in Scope)}") from exc
-
-
-@keys_app.command("create")
-def keys_create(
-    client_id: Annotated[str, typer.Option("--client-id", help="The tenant the key speaks for")],
-    scopes: Annotated[
-        str, typer.Option(help="Comma-separated: ingest, read (admin needs --admin)")
-    ] = "ingest,read",
-    admin: Annotated[
-        bool,
-        typer.Option("--admin", help="A provider key that reads and manages every tenant"),
-    ] = False,
-    name: Annotated[str | None, typer.Option(help="A label for lists")] = None,
-    expires_in_days: Annotated[int | None, typer.Option(min=1, help="Expire after N days")] = None,
-) -> None:
-    """Create a key; it is printed once and only its hash is stored."""
-    expires_at = datetime.now(UTC) + timedelta(days=expires_in_days) if expires_in_days else None
-    requested = _parse_scopes(scopes)
-    try:
-        keys_service.granted_scopes(requested, is_admin=admin)
-    except keys_service.AdminScopeNotRequestedError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--scopes") from exc
-    created = _in_transaction(
-        Settings(),
-        lambda conn: keys_service.create_key(
-            conn,
-            client_id=client_id,
-            scopes=requested,
-            is_admin=admin,
-            name=name,
-            expires_at=expires_at,
-            actor=CLI_ACTOR,
-        ),
-    )
-    typer.echo(created.key)
-    typer.echo(
-        f"prefix {created.prefix}, client {created.client_id}, scopes {','.join(created.scopes)}"
-        " (store the key now: it is not shown again)",
-        err=True,
-    )
-
-
-@keys_app.command("list")
-def keys_list(
-    client_id: Annotated[str | None, typer.Option("--client-id")] = None,
-) -> None:
-    """List keys (prefixes only; keys themselves are never stored)."""
-    keys = _in_transaction(
-        Settings(), lambda conn: keys_service.list_keys(conn, client_id=client_id)
-    )
-    typer.echo(
-        f"{'PREFIX':<13} {'KIND':<8} {'CLIENT':<20} {'SCOPES':<20} {'STATE':<8} "
-        f"{'LAST USED':<20} NAME"
-    )
-    for key in keys:
-        state = (
-            "revoked"
-            if key.revoked_at
-            else "expired"
-            if (key.expires_at and key.expires_at < datetime.now(UTC))
-            else "active"
-        )
-        last_used = key.last_used_at.strftime("%Y-%m-%d %H:%M") if key.last_used_at else "-"
-        typer.echo(
-            # A provider key says so: it reads every tenant, whatever its client_id.
-            f"{key.prefix:<13} {'admin' if key.is_admin else 'tenant':<8} "
-            f"{key.client_id:<20} {','.join(key.scopes):<20} {state:<8} "
-            f"{last_used:<20} {key.name or ''}"
-        )
-
-
-@keys_app.command("revoke")
-def keys_revoke(
-    prefix: Annotated[str, typer.Argument(help="The key's prefix, e.g. cl_1a2b3c4d")],
-) -> None:
-    """Revoke a key; every process stops accepting it within KEY_CACHE_TTL_SECONDS."""
-    revoked = _in_transaction(
-        Settings(), lambda conn: keys_service.revoke_key(conn, prefix=prefix, actor=CLI_ACTOR)
-    )
-    if revoked is None:
-        typer.echo(f"no active key with prefix {prefix}", err=True)
-        raise typer.Exit(1)
-    typer.echo(f"revoked {prefix} (client {revoked.client_id})")
-
-
-_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def _parse_duration(text: str) -> timedelta:
-    value, unit = text[:-1], text[-1:].lower()
-    if unit not in _DURATION_UNITS or not value.isdigit():
-        raise typer.BadParameter("a duration like 90s, 30m, 24h or 7d")
-    return timedelta(seconds=int(value) * _DURATION_UNITS[unit])
-
-
-@keys_app.command("rotate")
-def keys_rotate(
-    prefix: Annotated[str, typer.Argument(help="The key's prefix, e.g. cl_1a2b3c4d")],
-    overlap: Annotated[
-        str, typer.Option(help="How long the old key keeps working: 90s, 30m, 24h, 7d")
-    ] = "24h",
-) -> None:
-    """Make a successor key; the old one keeps working for the overlap, then expires."""
-    window = _parse_duration(overlap)
-    rotated = _in_transaction(
-        Settings(),
-        lambda conn: keys_service.rotate_key(conn, prefix=prefix, overlap=window, actor=CLI_ACTOR),
-    )
-    if rotated is None:
-        typer.echo(f"no active key with prefix {prefix}", err=True)
-        raise typer.Exit(1)
-    new, old = rotated
-    typer.echo(new.key)
-    typer.echo(
-        f"prefix {new.prefix} replaces {prefix}, which expires at "
-        f"{old.expires_at.isoformat() if old.expires_at else '-'}"
-        " (store the key now: it is not shown again)",
-        err=True,
-    )
-
-
-@audit_app.command("list")
-def audit_list(
-    kind: Annotated[AuditKind | None, typer.Option(help="Only this kind")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
-) -> None:
-    """The newest audit events first (key prefixes only, never keys)."""
-    page = _in_transaction(
-        Settings(),
-        lambda conn: audit_service.list_events(conn, query=AuditQuery(kind=kind, limit=limit)),
-    )
-    typer.echo(f"{'WHEN':<20} {'KIND':<12} {'COUNT':>6} {'ACTOR':<14} {'CLIENT':<16} DETAIL")
-    for event in page.items:
-        detail = json.dumps(event.detail, sort_keys=True) if event.detail else ""
-        typer.echo(
-            f"{event.occurred_at.strftime('%Y-%m-%d %H:%M:%S'):<20} {event.kind.value:<12} "
-            f"{event.count:>6} {event.actor or '-':<14} {event.client_id or '-':<16} "
-            f"{event.remote_addr or ''} {detail}"
-        )
 
 
 @app.command()
@@ -406,7 +228,7 @@ def demo(
 ) -> None:
     """Ship realistic sample logs so the metrics and the dashboard have something to show."""
     settings = Settings()
-    url = _prepared_database(settings)
+    url = prepared_database(settings)
     # Several clients by default, each with a business of its own (demo.py); `demo` is
     # the client of the key `make run` prints.
     clients = client_id or sorted(

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from central_logger.commands import CLI_ACTOR, in_transaction, prepared_database
 from central_logger.db.engine import create_engine, create_maintenance_engine
-from central_logger.db.migrate import upgrade_to_head
-from central_logger.main import resolve_database_url
 from central_logger.retention import service
 from central_logger.retention.schemas import (
     RetentionPolicy,
@@ -23,22 +20,11 @@ from central_logger.settings import Settings
 
 app = typer.Typer(help="Retention: run it, and each client's policy.", no_args_is_help=True)
 
-T = TypeVar("T")
-
-# Who the policies name for changes made from the command line.
-CLI_ACTOR = "cli"
-
 
 def _defaults(settings: Settings) -> service.Defaults:
     return service.Defaults(
         logs_days=settings.retention_days, rollup_days=settings.rollup_retention_days
     )
-
-
-def _database(settings: Settings) -> str:
-    url = resolve_database_url(settings)
-    upgrade_to_head(url)
-    return url
 
 
 def _show(policy: RetentionPolicy) -> None:
@@ -59,7 +45,7 @@ def run(
     """One retention run, for a cron job or a worker process (the service runs the same
     thing every RETENTION_INTERVAL_SECONDS; only one runs at a time)."""
     settings = Settings()
-    url = _database(settings)
+    url = prepared_database(settings)
     moment = now.astimezone() if now is not None else service.utc_now()
 
     async def go() -> RetentionRunReport:
@@ -109,7 +95,7 @@ def set_policy(
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
-    policy = _in_transaction(
+    policy = in_transaction(
         settings,
         lambda conn: service.set_policy(
             conn,
@@ -127,7 +113,7 @@ def set_policy(
 def list_policies() -> None:
     """The default and every client's own policy."""
     settings = Settings()
-    policies = _in_transaction(
+    policies = in_transaction(
         settings,
         lambda conn: service.list_policies(
             conn, defaults=_defaults(settings), now=service.utc_now()
@@ -142,7 +128,7 @@ def list_policies() -> None:
 def clear_policy(client_id: Annotated[str, typer.Argument(help="The client")]) -> None:
     """Put a client back on the default retention."""
     settings = Settings()
-    policy = _in_transaction(
+    policy = in_transaction(
         settings,
         lambda conn: service.clear_policy(
             conn, client_id=client_id, defaults=_defaults(settings), now=service.utc_now()
@@ -152,17 +138,3 @@ def clear_policy(client_id: Annotated[str, typer.Argument(help="The client")]) -
         typer.echo(f"{client_id} has no retention policy of its own", err=True)
         raise typer.Exit(1)
     _show(policy)
-
-
-def _in_transaction(settings: Settings, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-    url = _database(settings)
-
-    async def go() -> T:
-        engine = create_engine(settings, url)
-        try:
-            async with engine.begin() as conn:
-                return await work(conn)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(go())
