@@ -123,7 +123,7 @@ class Settings(BaseSettings):
     # How often the retention run starts (one runner among every worker and replica),
     # and how many rows one of its deletes removes (one short transaction each).
     retention_interval_seconds: float = Field(default=3600, gt=0)
-    retention_delete_batch_rows: int = Field(default=5000, ge=1)
+    retention_delete_batch_rows: int = Field(default=1000, ge=1)
     # Daily partitions made ahead of time, besides yesterday's and today's.
     partition_days_ahead: int = Field(default=7, ge=1, le=366)
     # How often a worker reloads the retention policies it checks ingestion against.

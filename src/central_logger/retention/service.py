@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -306,15 +307,25 @@ async def _expire_rollups(
                 )
 
 
+# After each bounded delete, a pause as long as the delete took: row-by-row deletes write
+# WAL for every page they touch (a full page image after each checkpoint), and unpaced
+# they made concurrent ingestion wait on the WAL (10M-log bench: one tenant's 261k
+# expired logs deleted in 55 s, ingestion's p99 up from 73 ms to 2.5 s). Paced, they
+# take at most about half of the time.
+_PAUSE_PER_DELETE_SECOND = 1.0
+
+
 async def _in_batches(delete_batch: Callable[[], Awaitable[int]], batch_rows: int) -> int:
-    """Repeat a bounded delete (one short transaction each) until a batch comes back
-    short; return how many rows left in all."""
+    """Repeat a bounded delete (one short transaction each), paced, until a batch comes
+    back short; return how many rows left in all."""
     total = 0
     while True:
+        started = time.monotonic()
         deleted = await delete_batch()
         total += deleted
         if deleted < batch_rows:
             return total
+        await asyncio.sleep((time.monotonic() - started) * _PAUSE_PER_DELETE_SECOND)
 
 
 async def run_retention_loop(
