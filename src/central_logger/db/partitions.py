@@ -18,6 +18,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from central_logger.db.tenancy import tenants_in_table
+
 PARENT = "workflow_logs"
 _NAME = re.compile(r"^workflow_logs_p(\d{8})$")
 
@@ -139,24 +141,9 @@ async def attached_days(conn: AsyncConnection) -> list[date]:
 
 
 async def tenants_in(conn: AsyncConnection, partition: Partition) -> Sequence[str]:
-    """The tenants with logs in the partition, by a loose index scan (one probe per
-    tenant). The partition is named, so the caller must be the provider."""
-    table = _quoted(partition)
-    result = await conn.execute(
-        text(
-            f"""
-            WITH RECURSIVE tenants(client_id) AS (
-                (SELECT client_id FROM {table} ORDER BY client_id LIMIT 1)
-                UNION ALL
-                SELECT (SELECT p.client_id FROM {table} p
-                        WHERE p.client_id > t.client_id ORDER BY p.client_id LIMIT 1)
-                FROM tenants t WHERE t.client_id IS NOT NULL
-            )
-            SELECT client_id FROM tenants WHERE client_id IS NOT NULL
-            """
-        )
-    )
-    return list(result.scalars())
+    """The tenants with logs in the partition (one probe per tenant). The partition is
+    named, so the caller must be the provider."""
+    return await tenants_in_table(conn, _quoted(partition))
 
 
 async def detach(autocommit: AsyncConnection, partition: Partition) -> None:

@@ -13,6 +13,7 @@ that states nothing sees no tenant rows at all.
 
 from __future__ import annotations
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 APP_ROLE = "central_logger_app"
@@ -61,3 +62,25 @@ def tenant_policy_sql(table: str) -> list[str]:
         f"DROP POLICY IF EXISTS tenant_isolation ON {table}",
         f"CREATE POLICY tenant_isolation ON {table} USING ({condition}) WITH CHECK ({condition})",
     ]
+
+
+async def tenants_in_table(conn: AsyncConnection, table: str) -> list[str]:
+    """The distinct client_ids of `table` by a loose index scan: one index probe per
+    tenant, not one per row (the table needs an index that leads with client_id).
+    `table` is a name from the schema or the catalog, never from a request. Text: a
+    recursive CTE with LIMITed scalar subqueries reads as the plan it is."""
+    result = await conn.execute(
+        text(
+            f"""
+            WITH RECURSIVE tenants(client_id) AS (
+                (SELECT client_id FROM {table} ORDER BY client_id LIMIT 1)
+                UNION ALL
+                SELECT (SELECT t2.client_id FROM {table} t2
+                        WHERE t2.client_id > t.client_id ORDER BY t2.client_id LIMIT 1)
+                FROM tenants t WHERE t.client_id IS NOT NULL
+            )
+            SELECT client_id FROM tenants WHERE client_id IS NOT NULL
+            """  # noqa: S608 - a schema or catalog name, never a request's
+        )
+    )
+    return list(result.scalars())

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import RowMapping, Text, cast, insert, literal, select, text, update
+from sqlalchemy import RowMapping, Text, cast, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from central_logger.db.driver import BoundValues, fetch_rows
 from central_logger.db.tables import workflow_log_ids as log_ids
 from central_logger.db.tables import workflow_logs as logs
+from central_logger.db.tenancy import tenants_in_table
 from central_logger.logs.models import LogQuery, LogRow, Page, Position, TenantRow
 
 # Hot path, on the driver (docs/performance.md: "One insert statement for one log or
@@ -215,24 +216,8 @@ async def select_holders(conn: AsyncConnection, *, log_id: UUID, limit: int) -> 
 
 
 async def select_client_ids(conn: AsyncConnection) -> Sequence[str]:
-    """Distinct tenants by a loose index scan: one index probe per tenant, not per row.
-    Text: a recursive CTE with LIMITed scalar subqueries reads as the plan it is; the
-    same in Core would be harder to check against that plan."""
-    result = await conn.execute(
-        text(
-            """
-            WITH RECURSIVE tenants(client_id) AS (
-                (SELECT client_id FROM workflow_logs ORDER BY client_id LIMIT 1)
-                UNION ALL
-                SELECT (SELECT w.client_id FROM workflow_logs w
-                        WHERE w.client_id > t.client_id ORDER BY w.client_id LIMIT 1)
-                FROM tenants t WHERE t.client_id IS NOT NULL
-            )
-            SELECT client_id FROM tenants WHERE client_id IS NOT NULL
-            """
-        )
-    )
-    return list(result.scalars())
+    """Distinct tenants with logs (db/tenancy.tenants_in_table: one probe per tenant)."""
+    return await tenants_in_table(conn, logs.name)
 
 
 async def upsert_refreshing_payload(conn: AsyncConnection, *, client_id: str, row: LogRow) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central_logger.db import tables
 from central_logger.db.partitions import Partition
+from central_logger.db.tenancy import tenants_in_table
 
 policies = tables.retention_policies
 
@@ -113,22 +114,8 @@ async def delete_expired_rollups(
 
 
 async def rollup_tenants(conn: AsyncConnection) -> Sequence[str]:
-    """Tenants with daily rollups (every folded log has one), by a loose index scan."""
-    result = await conn.execute(
-        text(
-            """
-            WITH RECURSIVE tenants(client_id) AS (
-                (SELECT client_id FROM workflow_log_rollup_daily ORDER BY client_id LIMIT 1)
-                UNION ALL
-                SELECT (SELECT r.client_id FROM workflow_log_rollup_daily r
-                        WHERE r.client_id > t.client_id ORDER BY r.client_id LIMIT 1)
-                FROM tenants t WHERE t.client_id IS NOT NULL
-            )
-            SELECT client_id FROM tenants WHERE client_id IS NOT NULL
-            """
-        )
-    )
-    return list(result.scalars())
+    """Tenants with daily rollups (every folded log has one)."""
+    return await tenants_in_table(conn, tables.rollup_daily.name)
 
 
 async def try_lock(conn: AsyncConnection, key: str) -> bool:
