@@ -193,6 +193,21 @@ async def test_one_run_at_a_time(
     assert not report.ran
 
 
+def _one_span_export(trace_id: str, at: datetime) -> bytes:
+    """An OTLP/JSON export of one root span (a whole trace) started at `at`."""
+    start = int(at.timestamp() * 1e9)
+    span = {
+        "traceId": trace_id,
+        "spanId": "a" * 16,
+        "name": "run",
+        "startTimeUnixNano": str(start),
+        "endTimeUnixNano": str(start + 10**9),
+    }
+    return orjson.dumps(
+        {"resourceSpans": [{"resource": {"attributes": []}, "scopeSpans": [{"spans": [span]}]}]}
+    )
+
+
 async def test_logs_older_than_the_tenant_retention_are_refused_everywhere(
     client: httpx.AsyncClient, settings: Settings
 ) -> None:
@@ -233,30 +248,8 @@ async def test_logs_older_than_the_tenant_retention_are_refused_everywhere(
     assert other.status_code == 201
 
     # OpenTelemetry: the trace whose root is too old is a rejected span, not an error.
-    start = int((NOW - timedelta(days=4)).timestamp() * 1e9)
     trace_id = uuid.uuid4().hex
-    body = orjson.dumps(
-        {
-            "resourceSpans": [
-                {
-                    "resource": {"attributes": []},
-                    "scopeSpans": [
-                        {
-                            "spans": [
-                                {
-                                    "traceId": trace_id,
-                                    "spanId": "a" * 16,
-                                    "name": "run",
-                                    "startTimeUnixNano": str(start),
-                                    "endTimeUnixNano": str(start + 10**9),
-                                }
-                            ]
-                        }
-                    ],
-                }
-            ]
-        }
-    )
+    body = _one_span_export(trace_id, NOW - timedelta(days=4))
     otlp = await client.post(
         "/v1/traces",
         content=body,
@@ -275,6 +268,17 @@ async def test_logs_older_than_the_tenant_retention_are_refused_everywhere(
         "/api/v1/logs", json=with_id(executed_at=old), headers=auth(TENANT_A_KEY)
     )
     assert again.status_code == 201
+    # A trace of a day no partition was made for yet is stored all the same.
+    old_trace = uuid.uuid4().hex
+    stored = await client.post(
+        "/v1/traces",
+        content=_one_span_export(old_trace, NOW - timedelta(days=200)),
+        headers={**auth(TENANT_A_KEY), "Content-Type": "application/json"},
+    )
+    assert stored.status_code == 200
+    assert "partialSuccess" not in stored.json() or not stored.json()["partialSuccess"]
+    log = await client.get(f"/api/v1/logs/{uuid.UUID(hex=old_trace)}", headers=auth(TENANT_A_KEY))
+    assert log.status_code == 200
 
 
 async def test_a_tenant_reads_only_its_own_policy(client: httpx.AsyncClient) -> None:
@@ -300,6 +304,13 @@ async def test_a_tenant_reads_only_its_own_policy(client: httpx.AsyncClient) -> 
             method, path, json={"logs_days": 1}, headers=auth(TENANT_A_KEY)
         )
         assert response.status_code == 403, (method, path)
+    # An admin key reads one client's, or (no client) the default.
+    as_admin = await client.get(
+        "/api/v1/retention", params={"client_id": TENANT_B}, headers=auth(ADMIN_KEY)
+    )
+    assert (as_admin.json()["client_id"], as_admin.json()["logs_days"]) == (TENANT_B, 9)
+    default = await client.get("/api/v1/retention", headers=auth(ADMIN_KEY))
+    assert (default.json()["client_id"], default.json()["source"]) == (None, "default")
     listing = await client.get("/api/v1/admin/retention", headers=auth(ADMIN_KEY))
     assert [p["client_id"] for p in listing.json()["items"]] == [TENANT_B]
 

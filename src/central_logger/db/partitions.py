@@ -115,25 +115,25 @@ async def list_partitions(conn: AsyncConnection) -> list[Partition]:
     return sorted(partitions, key=lambda p: p.day)
 
 
-async def plan_generically(conn: AsyncConnection) -> None:
-    """For the rest of this transaction, prepared statements use their generic plan,
-    whose partitions are pruned as it starts, instead of a custom plan made (for every
-    partition the statement might read) at each execution."""
-    await conn.execute(text("SELECT set_config('plan_cache_mode', 'force_generic_plan', true)"))
-
-
-async def attached_days(conn: AsyncConnection) -> list[date]:
-    """The days workflow_logs has a partition for (a catalog read: ~0.2 ms)."""
+async def days_for_reading(conn: AsyncConnection) -> list[date]:
+    """The days workflow_logs has a partition for, and, for the rest of this
+    transaction, generic plans: a prepared statement then uses its generic plan, whose
+    partitions are pruned as it starts, instead of a custom plan made (for every
+    partition it might read) at each execution. One round trip for both (~0.2 ms)."""
     result = await conn.execute(
         text(
             """
-            SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-            WHERE i.inhparent = CAST('workflow_logs' AS regclass) AND NOT i.inhdetachpending
+            SELECT set_config('plan_cache_mode', 'force_generic_plan', true),
+                   array(SELECT c.relname::text FROM pg_inherits i
+                         JOIN pg_class c ON c.oid = i.inhrelid
+                         WHERE i.inhparent = CAST('workflow_logs' AS regclass)
+                           AND NOT i.inhdetachpending)
             """
         )
     )
+    _, names = result.one()
     days = []
-    for (name,) in result:
+    for name in names:
         match = _NAME.match(name)
         if match is not None:
             days.append(datetime.strptime(match.group(1), "%Y%m%d").date())

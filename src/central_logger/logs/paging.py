@@ -72,9 +72,8 @@ async def read_page(
     `limit` rows after `offset` (or after the cursor), and the rows matching the
     filters counted up to `count_limit` (a window that would take the page past
     `offset` counts at least that far, so the page starts where it should)."""
-    await partitions.plan_generically(conn)
     spans = windows(
-        await partitions.attached_days(conn),
+        await partitions.days_for_reading(conn),
         executed_from=query.executed_from,
         executed_to=query.executed_to,
         newest_first=newest_first,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -218,11 +219,17 @@ async def get_log(conn: AsyncConnection, *, tenancy: Tenancy, log_id: UUID) -> L
     return LogDetail.model_validate(dict(rows[0]))
 
 
-async def store_trace_log(conn: AsyncConnection, *, client_id: str, row: LogRow) -> None:
-    """Store the log a trace makes, or refresh its payload when a later export brings
-    more of the trace's spans (the fields the metrics count stay as first stored)."""
-    await partitions.ensure_days(conn, [partitions.day_of(row.executed_at)])
-    await repository.upsert_refreshing_payload(conn, client_id=client_id, row=row)
+async def store_trace_logs(
+    conn: AsyncConnection, *, client_id: str, rows: Sequence[LogRow]
+) -> None:
+    """Store the log each trace makes, or refresh its payload when a later export brings
+    more of the trace's spans (the fields the metrics count stay as first stored). The
+    days' partitions are made sure of once for the export, not once per trace."""
+    if not rows:
+        return
+    await partitions.ensure_days(conn, {partitions.day_of(row.executed_at) for row in rows})
+    for row in rows:
+        await repository.upsert_refreshing_payload(conn, client_id=client_id, row=row)
 
 
 async def list_clients(conn: AsyncConnection, *, configured: set[str]) -> ClientList:

@@ -169,6 +169,7 @@ async def ingest_spans(
     spans_in_request = Counter(s.trace_id for s in staged_spans)
     trace_ids = sorted(spans_in_request)
     staged = await repository.select_trace_spans(conn, client_id=client_id, trace_ids=trace_ids)
+    whole: list[LogRow] = []
     for trace_id, trace_spans in itertools.groupby(staged, key=lambda s: s["trace_id"]):
         log = log_of_trace(list(trace_spans))
         if log is None:
@@ -179,7 +180,8 @@ async def ingest_spans(
             refused.spans += spans_in_request[trace_id]
             refused.reasons.append(f"trace {trace_id}: {reasons}")
             continue
-        await logs_service.store_trace_log(conn, client_id=client_id, row=row)
+        whole.append(row)
+    await logs_service.store_trace_logs(conn, client_id=client_id, rows=whole)
     return refused
 
 

@@ -25,6 +25,11 @@ async def select_policies(conn: AsyncConnection) -> Sequence[RowMapping]:
     return (await conn.execute(select(policies).order_by(policies.c.client_id))).mappings().all()
 
 
+async def select_policy(conn: AsyncConnection, *, client_id: str) -> RowMapping | None:
+    statement = select(policies).where(policies.c.client_id == client_id)
+    return (await conn.execute(statement)).mappings().first()
+
+
 async def upsert_policy(
     conn: AsyncConnection,
     *,

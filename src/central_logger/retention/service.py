@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
+from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from central_logger.db import partitions
@@ -52,6 +53,10 @@ class Defaults:
     logs_days: int
     rollup_days: int
 
+    @property
+    def policy(self) -> Policy:
+        return Policy(self.logs_days, self.rollup_days, own=False)
+
 
 @dataclass(frozen=True, slots=True)
 class Policy:
@@ -74,24 +79,22 @@ class Policies:
         self.own = dict(own or {})
 
     def of(self, client_id: str) -> Policy:
-        policy = self.own.get(client_id)
-        if policy is not None:
-            return policy
-        return Policy(self.defaults.logs_days, self.defaults.rollup_days, own=False)
+        return self.own.get(client_id) or self.defaults.policy
 
     @property
     def shortest_logs_days(self) -> int:
         return min([self.defaults.logs_days, *(p.logs_days for p in self.own.values())])
 
 
+def _own_policy(row: RowMapping, defaults: Defaults) -> Policy:
+    # Rollups are never kept for less time than the logs they count.
+    rollup_days = max(row["rollup_days"] or defaults.rollup_days, row["logs_days"])
+    return Policy(row["logs_days"], rollup_days, own=True)
+
+
 async def load_policies(conn: AsyncConnection, defaults: Defaults) -> Policies:
     own = {
-        row["client_id"]: Policy(
-            row["logs_days"],
-            # Rollups are never kept for less time than the logs they count.
-            max(row["rollup_days"] or defaults.rollup_days, row["logs_days"]),
-            own=True,
-        )
+        row["client_id"]: _own_policy(row, defaults)
         for row in await repository.select_policies(conn)
     }
     return Policies(defaults, own)
@@ -146,10 +149,10 @@ def describe(client_id: str | None, policy: Policy, *, now: datetime) -> Retenti
 async def get_policy(
     conn: AsyncConnection, *, client_id: str | None, defaults: Defaults, now: datetime
 ) -> RetentionPolicy:
-    policies = await load_policies(conn, defaults)
-    if client_id is None:
-        return describe(None, Policy(defaults.logs_days, defaults.rollup_days, own=False), now=now)
-    return describe(client_id, policies.of(client_id), now=now)
+    """One client's policy (client_id None: the default)."""
+    row = None if client_id is None else await repository.select_policy(conn, client_id=client_id)
+    policy = defaults.policy if row is None else _own_policy(row, defaults)
+    return describe(client_id, policy, now=now)
 
 
 async def list_policies(
@@ -157,9 +160,7 @@ async def list_policies(
 ) -> RetentionPolicyList:
     policies = await load_policies(conn, defaults)
     return RetentionPolicyList(
-        default=describe(
-            None, Policy(defaults.logs_days, defaults.rollup_days, own=False), now=now
-        ),
+        default=describe(None, defaults.policy, now=now),
         items=[describe(c, p, now=now) for c, p in sorted(policies.own.items())],
     )
 
