@@ -49,12 +49,6 @@ def is_missing_partition(exc: BaseException) -> bool:
     return getattr(orig, "sqlstate", None) == "23514" and "no partition" in str(orig)
 
 
-def days_between(first: datetime, last: datetime) -> list[date]:
-    """The UTC days from `first` to `last`, both included."""
-    start, end = first.astimezone(UTC).date(), last.astimezone(UTC).date()
-    return [start + timedelta(days=n) for n in range((end - start).days + 1)]
-
-
 @dataclass(frozen=True, slots=True)
 class Partition:
     name: str
