@@ -120,7 +120,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             offload=CpuOffload(
                 processes=settings.parse_processes,
                 min_bytes=UNBUDGETED_BODY_BYTES,
-                preload=["central_logger.logs.preparation"],
+                preload=["central_logger.logs.preparation", "central_logger.otlp.codec"],
             ),
         )
         background = [
