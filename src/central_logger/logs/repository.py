@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central_logger.db.driver import BoundValues, fetch_rows
+from central_logger.db.tables import rollup_daily, rollup_pending
 from central_logger.db.tables import workflow_log_ids as log_ids
 from central_logger.db.tables import workflow_logs as logs
 from central_logger.db.tenancy import tenants_in_table
@@ -216,8 +217,14 @@ async def select_holders(conn: AsyncConnection, *, log_id: UUID, limit: int) -> 
 
 
 async def select_client_ids(conn: AsyncConnection) -> Sequence[str]:
-    """Distinct tenants with logs (db/tenancy.tenants_in_table: one probe per tenant)."""
-    return await tenants_in_table(conn, logs.name)
+    """Distinct tenants with logs, from the daily rollups and the deltas not yet folded
+    into them (the fold moves both in one transaction, so together they hold every
+    tenant); one probe per tenant each (db/tenancy.tenants_in_table). Not from the logs
+    table: a loose scan there plans and probes every day partition (65-75 ms for a
+    year of partitions and 4 tenants, against 1-2 ms here; PostgreSQL 15, loaded machine)."""
+    daily = await tenants_in_table(conn, rollup_daily.name)
+    pending = await tenants_in_table(conn, rollup_pending.name)
+    return sorted(set(daily) | set(pending))
 
 
 async def upsert_refreshing_payload(conn: AsyncConnection, *, client_id: str, row: LogRow) -> None:
