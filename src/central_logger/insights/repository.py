@@ -1,0 +1,200 @@
+"""SQL for the insights. Version comparison, trends and anomalies read the version rows
+of the dimension rollups (dimension 'workflow_version', value the JSON array
+[workflow_version, environment, category]) from the same sources, split the same way,
+as the metrics API (metrics/service.py, split_range), so their figures agree with it;
+failure patterns read failed runs' traces from workflow_logs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from central_logger.db.driver import BoundValues, fetch_rows
+from central_logger.insights.models import CellKey, CellTally, FailedRun, Tally
+from central_logger.metrics.histogram import bucket_sql
+from central_logger.metrics.models import Segments, Span
+
+DIMENSION = "workflow_version"
+_GENERIC_PLAN = "SET LOCAL plan_cache_mode = force_generic_plan"
+
+
+@dataclass(frozen=True, slots=True)
+class CellFilter:
+    """Which cells to read; None is any."""
+
+    client_id: str | None
+    environment: str | None = None
+    category: str | None = None
+    versions: tuple[str, ...] | None = None
+
+
+class _Statement:
+    def __init__(self, cells: CellFilter) -> None:
+        self.params = BoundValues()
+        self.cells = cells
+
+    def within(self, column: str, spans: Sequence[Span]) -> str:
+        bind = self.params.bind
+        return " OR ".join(f"({column} >= {bind(s)} AND {column} < {bind(e)})" for s, e in spans)
+
+    def narrowing(self, version: str, environment: str, category: str) -> str:
+        bind, cells = self.params.bind, self.cells
+        clauses = []
+        if cells.client_id is not None:
+            clauses.append(f"client_id = {bind(cells.client_id)}")
+        if cells.environment is not None:
+            clauses.append(f"{environment} = {bind(cells.environment)}")
+        if cells.category is not None:
+            clauses.append(f"{category} = {bind(cells.category)}")
+        if cells.versions is not None:
+            clauses.append(f"{version} = ANY({bind(list(cells.versions))})")
+        return "".join(f" AND {c}" for c in clauses)
+
+    def rollup_part(self, level: str, time_column: str, spans: Sequence[Span], sign: int) -> str:
+        kind = self.params.bind(DIMENSION)
+        return (
+            f"SELECT client_id, {time_column} AS t, value, buckets, logs, runs, failed_runs, "
+            f"{sign} AS sign FROM workflow_log_rollup_histogram_{level} "
+            f"WHERE dimension = {kind} AND ({self.within(time_column, spans)})"
+            + self.narrowing("(value::jsonb ->> 0)", "(value::jsonb ->> 1)", "(value::jsonb ->> 2)")
+        )
+
+    def raw_part(self, span: Span) -> str:
+        """Raw logs of a partial hour, one row per (client, hour, cell, bucket)."""
+        bucket = bucket_sql("execution_time_seconds")
+        return (
+            "SELECT client_id, date_trunc('hour', executed_at, 'UTC') AS t, "
+            "jsonb_build_array(workflow_version, environment, COALESCE(category, ''))::text "
+            "AS value, CASE WHEN execution_time_seconds IS NULL THEN '{}'::smallint[] "
+            f"ELSE ARRAY[{bucket}::smallint] END AS buckets, "
+            "CASE WHEN execution_time_seconds IS NULL THEN '{}'::bigint[] "
+            "ELSE ARRAY[count(*)] END AS logs, "
+            "count(*) AS runs, count(*) FILTER (WHERE status <> 'SUCCESS') AS failed_runs, "
+            f"1 AS sign FROM workflow_logs WHERE {self.within('executed_at', [span])}"
+            + self.narrowing("workflow_version", "environment", "COALESCE(category, '')")
+            + f" GROUP BY client_id, t, value, execution_time_seconds IS NULL, {bucket}"
+        )
+
+
+def _parts(statement: _Statement, segments: Segments) -> list[str]:
+    parts = []
+    if segments.daily is not None:
+        parts.append(statement.rollup_part("daily", "day", [segments.daily], 1))
+    if segments.hourly:
+        parts.append(statement.rollup_part("hourly", "hour", segments.hourly, 1))
+    if segments.subtracted_hourly:
+        parts.append(statement.rollup_part("hourly", "hour", segments.subtracted_hourly, -1))
+    if segments.pending is not None:
+        parts.append(statement.rollup_part("pending", "hour", [segments.pending], 1))
+    parts.extend(statement.raw_part(span) for span in segments.raw)
+    return parts
+
+
+async def select_cell_tallies(
+    conn: AsyncConnection, *, cells: CellFilter, segments: Segments
+) -> list[CellTally]:
+    """Every version row of the segments, as read (several may share a cell and time;
+    subtracted hours come negated). The metrics reads' hot path: text on the driver."""
+    statement = _Statement(cells)
+    parts = _parts(statement, segments)
+    if not parts:
+        return []
+    rows = await fetch_rows(
+        conn, " UNION ALL ".join(parts), statement.params, settings=[_GENERIC_PLAN]
+    )
+    keys: dict[tuple[str, str], CellKey] = {}
+    tallies = []
+    for row in rows:
+        lookup = (row["client_id"], row["value"])
+        key = keys.get(lookup)
+        if key is None:
+            version, environment, category = orjson.loads(row["value"])
+            key = keys[lookup] = CellKey(row["client_id"], version, environment, category)
+        sign = int(row["sign"])
+        tally = Tally(runs=sign * int(row["runs"]), failed_runs=sign * int(row["failed_runs"]))
+        for bucket, logs in zip(row["buckets"], row["logs"], strict=True):
+            tally.histogram[bucket] += sign * int(logs)
+        tallies.append(CellTally(key, row["t"], tally))
+    return tallies
+
+
+async def select_version_first_days(
+    conn: AsyncConnection, *, client_id: str | None
+) -> list[tuple[str, datetime]]:
+    """Each version of the client (every client: all of them) with the first day it ran,
+    from the daily version rows (every folded log has one)."""
+    params = BoundValues()
+    narrowing = f" AND client_id = {params.bind(client_id)}" if client_id is not None else ""
+    rows = await fetch_rows(
+        conn,
+        "SELECT value::jsonb ->> 0 AS version, min(day) AS first_day "
+        "FROM workflow_log_rollup_histogram_daily "
+        f"WHERE dimension = {params.bind(DIMENSION)}{narrowing} "
+        "AND value::jsonb ->> 0 IS NOT NULL GROUP BY 1",
+        params,
+    )
+    return [(r["version"], r["first_day"]) for r in rows]
+
+
+async def select_failed_runs(
+    conn: AsyncConnection,
+    *,
+    client_id: str | None,
+    start: datetime,
+    end: datetime,
+    environment: str | None,
+    category: str | None,
+    limit: int,
+) -> list[FailedRun]:
+    """The newest `limit` failed runs of the range, with the first failing step of their
+    trace (payload.trace[*].status = 'error') and its error text."""
+    params = BoundValues()
+    clauses = [
+        f"executed_at >= {params.bind(start)}",
+        f"executed_at < {params.bind(end)}",
+        "status <> 'SUCCESS'",
+    ]
+    if client_id is not None:
+        clauses.append(f"client_id = {params.bind(client_id)}")
+    if environment is not None:
+        clauses.append(f"environment = {params.bind(environment)}")
+    if category is not None:
+        clauses.append(f"category = {params.bind(category)}")
+    rows = await fetch_rows(
+        conn,
+        f"""
+        SELECT id::text AS id, client_id, executed_at, workflow_version, category, status,
+               failing.step ->> 'name' AS step,
+               COALESCE(failing.step ->> 'error', payload ->> 'error') AS error
+        FROM workflow_logs
+        LEFT JOIN LATERAL (
+            SELECT step FROM jsonb_array_elements(
+                CASE WHEN jsonb_typeof(payload -> 'trace') = 'array'
+                     THEN payload -> 'trace' ELSE '[]'::jsonb END
+            ) WITH ORDINALITY AS steps(step, i)
+            WHERE jsonb_typeof(step) = 'object' AND step ->> 'status' = 'error'
+            ORDER BY i LIMIT 1
+        ) AS failing ON true
+        WHERE {" AND ".join(clauses)}
+        ORDER BY executed_at DESC
+        LIMIT {params.bind(limit)}
+        """,
+        params,
+    )
+    return [
+        FailedRun(
+            id=r["id"],
+            client_id=r["client_id"],
+            executed_at=r["executed_at"],
+            version=r["workflow_version"],
+            category=r["category"],
+            status=r["status"],
+            step=r["step"],
+            error=r["error"],
+        )
+        for r in rows
+    ]
