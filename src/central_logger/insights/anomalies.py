@@ -10,7 +10,9 @@ past hours. Three measures, each with its own robust test:
   the pooled rate + 3 points, and the 90th percentile of the past hours' rates);
   flagged when that tail probability is below `alpha`;
 - run count: robust z against the past hours' median, with the MAD (x1.4826) as
-  spread but never less than the Poisson spread sqrt(median); a drop to zero counts;
+  spread but never less than a Poisson spread whose rate wanders 15%
+  (sqrt(m + (0.15 m)^2)), and at least twice or at most half the usual count; no runs
+  at all where the past hours had `min_runs` or more is flagged on its own;
 - p95 execution time: on a log scale against the past hours' p95s, median and MAD,
   the spread never less than 15% (the histogram's buckets are 10% wide).
 
@@ -39,6 +41,9 @@ from central_logger.metrics.histogram import percentile
 HOUR = timedelta(hours=1)
 WEEK = timedelta(days=7)
 Kind = Literal["failure_rate", "run_count", "p95"]
+# Counts wander more than Poisson: the spread of a count is never taken below that of a
+# Poisson count whose rate itself wanders by this fraction.
+OVERDISPERSION = 0.15
 _DAYS = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
 
 
@@ -51,9 +56,10 @@ class Settings:
     alpha: float = 1e-4
     # Robust z beyond which a count or a p95 is unusual.
     z: float = 4.0
-    # A flagged p95 is at least this many times the usual one; a flagged count differs
-    # from the usual one by at least this factor.
+    # A flagged p95 is at least this many times the usual one.
     min_ratio: float = 1.5
+    # A flagged count is at least this many times the usual one, or at most its inverse.
+    count_ratio: float = 2.0
     # Past hours needed before an hour is judged at all.
     min_history: int = 6
 
@@ -169,11 +175,19 @@ def _judge(
     counts = [float(t.runs) for t in history]
     usual_runs = median(counts)
     if usual_runs >= settings.min_runs:
-        spread = max(mad(counts) * MAD_TO_SIGMA, math.sqrt(usual_runs))
+        spread = max(
+            mad(counts) * MAD_TO_SIGMA,
+            math.sqrt(usual_runs + (OVERDISPERSION * usual_runs) ** 2),
+        )
         z = (now.runs - usual_runs) / spread
         ratio = (now.runs + 1) / (usual_runs + 1)
         band = (quantile(counts, 0.1), quantile(counts, 0.9))
-        if abs(z) > settings.z and (ratio >= settings.min_ratio or ratio <= 1 / settings.min_ratio):
+        # A stop is unusual on its own: no runs where the past hours had min_runs or more.
+        stopped = now.runs == 0
+        if stopped or (
+            abs(z) > settings.z
+            and (ratio >= settings.count_ratio or ratio <= 1 / settings.count_ratio)
+        ):
             direction: Literal["up", "down"] = "up" if z > 0 else "down"
             found.append(
                 anomaly(

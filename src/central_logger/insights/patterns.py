@@ -2,7 +2,7 @@
 parts that vary from run to run masked.
 
 Masking, in order (earlier masks win): URLs, e-mail addresses, UUIDs, timestamps and
-dates, IP addresses, hex strings of 8+ digits or 0x-prefixed, quoted strings, then any
+dates, IP addresses, quoted strings, then hex strings (8+ digits, or 0x-prefixed) and any
 word holding a digit (ids like TICKET-4821, ord_93ab1, 12.5s) and bare numbers. What
 is left, with whitespace collapsed, is the template; a pattern is (failing step,
 template). Masking is deterministic, so a pattern has the same id in every request and
@@ -41,8 +41,9 @@ _MASKS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         ),
         (r"\b\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\b", 0, "<time>"),
         (r"\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b", 0, "<ip>"),
-        (r"\b0x[0-9a-f]+\b", re.IGNORECASE, "<hex>"),
-        (r"\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b", re.IGNORECASE, "<hex>"),
+        # Hex ids mask as numbers do: one id prints as digits only now and then.
+        (r"\b0x[0-9a-f]+\b", re.IGNORECASE, "<*>"),
+        (r"\b(?=[0-9a-f]*\d)[0-9a-f]{8,}\b", re.IGNORECASE, "<*>"),
         (r"\"[^\"]*\"|'[^']*'", 0, "<str>"),
         (r"[\w.+-]*\d[\w.+-]*", 0, "<*>"),
     )
