@@ -88,7 +88,7 @@ def _hour_tally(
     tally = Tally(runs=runs, failed_runs=sum(rng.random() < rate for _ in range(runs)))
     for _ in range(runs):
         seconds = profile.seconds * slow * rng.lognormvariate(0, 0.35)
-        tally.histogram[histogram.bucket_of(seconds)] += 1
+        tally.record(histogram.bucket_of(seconds), 1)
     return tally
 
 
@@ -181,7 +181,7 @@ def anomaly_quality(tenants: int, seed: int, settings: anomalies.Settings) -> di
 def _version_tally(rng: random.Random, runs: int, failure: float, seconds: float) -> Tally:
     tally = Tally(runs=runs, failed_runs=sum(rng.random() < failure for _ in range(runs)))
     for _ in range(runs):
-        tally.histogram[histogram.bucket_of(seconds * rng.lognormvariate(0, 0.35))] += 1
+        tally.record(histogram.bucket_of(seconds * rng.lognormvariate(0, 0.35)), 1)
     return tally
 
 

@@ -98,7 +98,7 @@ def test_robust_centre_and_spread_agree_with_the_standard_library() -> None:
 def _tally(runs: int, failed: int, seconds: list[float] | None = None) -> Tally:
     tally = Tally(runs=runs, failed_runs=failed)
     for value in seconds or []:
-        tally.histogram[histogram.bucket_of(value)] += 1
+        tally.record(histogram.bucket_of(value), 1)
     return tally
 
 

@@ -36,7 +36,6 @@ from central_logger.insights.statistics import (
     median,
     quantile,
 )
-from central_logger.metrics.histogram import percentile
 
 HOUR = timedelta(hours=1)
 WEEK = timedelta(days=7)
@@ -97,6 +96,25 @@ def hourly_cells(tallies: Iterable[CellTally]) -> dict[CellName, dict[datetime, 
 def history_start(start: datetime, settings: Settings) -> datetime:
     """The earliest hour the detection of hours from `start` reads."""
     return start - settings.weeks * WEEK - settings.neighbour_hours * HOUR
+
+
+def hours_read(
+    start: datetime, end: datetime, settings: Settings
+) -> list[tuple[datetime, datetime]]:
+    """The spans of hours that detecting the hours of [start, end) reads: the range and,
+    for each past week, the same hours widened by the neighbouring ones; merged."""
+    widen = settings.neighbour_hours * HOUR
+    spans = [(start, end)] + [
+        (start - week * WEEK - widen, end - week * WEEK + widen)
+        for week in range(1, settings.weeks + 1)
+    ]
+    merged: list[tuple[datetime, datetime]] = []
+    for low, high in sorted(spans):
+        if merged and low <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], high))
+        else:
+            merged.append((low, high))
+    return merged
 
 
 def detect(
@@ -225,11 +243,9 @@ def _judge(
             )
 
     # p95 execution time.
-    now_p95 = percentile(now.histogram, 0.95) if now.runs >= settings.min_runs else None
+    now_p95 = now.percentile(0.95) if now.runs >= settings.min_runs else None
     past_p95 = [
-        p
-        for t in history
-        if t.runs >= settings.min_runs and (p := percentile(t.histogram, 0.95)) is not None
+        p for t in history if t.runs >= settings.min_runs and (p := t.percentile(0.95)) is not None
     ]
     if now_p95 is not None and len(past_p95) >= settings.min_history:
         logs = [math.log(p) for p in past_p95]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from central_logger.metrics.histogram import BUCKETS
+from central_logger.metrics.histogram import BUCKETS, percentile
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,18 +22,29 @@ class CellKey:
 @dataclass(slots=True)
 class Tally:
     """Runs, failures and the execution-time histogram (metrics/histogram.py) of a set
-    of logs; tallies add up."""
+    of logs; tallies add up. The histogram is sparse (bucket -> logs): a cell's hour
+    fills a handful of the 128 buckets, and adding tallies is the insights' inner loop."""
 
     runs: int = 0
     failed_runs: int = 0
-    histogram: list[int] = field(default_factory=lambda: [0] * BUCKETS)
+    histogram: dict[int, int] = field(default_factory=dict)
+
+    def record(self, bucket: int, logs: int) -> None:
+        self.histogram[bucket] = self.histogram.get(bucket, 0) + logs
 
     def add(self, other: Tally, sign: int = 1) -> None:
         self.runs += sign * other.runs
         self.failed_runs += sign * other.failed_runs
-        for bucket, count in enumerate(other.histogram):
-            if count:
-                self.histogram[bucket] += sign * count
+        mine = self.histogram
+        for bucket, logs in other.histogram.items():
+            mine[bucket] = mine.get(bucket, 0) + sign * logs
+
+    def percentile(self, fraction: float) -> float | None:
+        """As the metrics API reads it from the same histogram."""
+        counts = [0] * BUCKETS
+        for bucket, logs in self.histogram.items():
+            counts[bucket] = logs
+        return percentile(counts, fraction)
 
 
 @dataclass(frozen=True, slots=True)

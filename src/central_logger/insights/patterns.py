@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
 from central_logger.insights.models import FailedRun
 
@@ -53,6 +54,7 @@ _SPACES = re.compile(r"\s+")
 MAX_ERROR_CHARS = 500
 
 
+@lru_cache(maxsize=8192)
 def mask(text: str) -> str:
     """The template of an error text: its variable parts replaced by placeholders."""
     masked = text[:MAX_ERROR_CHARS]
@@ -83,9 +85,13 @@ class Pattern:
 
 
 def template_of(run: FailedRun) -> str:
-    if run.error is None or not run.error.strip():
-        return f"<no error text> ({run.status})"
-    return mask(run.error)
+    return template(run.error, run.status)
+
+
+def template(error: str | None, status: str) -> str:
+    if error is None or not error.strip():
+        return f"<no error text> ({status})"
+    return mask(error)
 
 
 def group(

@@ -100,7 +100,12 @@ async def select_cell_tallies(
     """Every version row of the segments, as read (several may share a cell and time;
     subtracted hours come negated). The metrics reads' hot path: text on the driver."""
     statement = _Statement(cells)
-    parts = _parts(statement, segments)
+    return await _tallies_of(conn, statement, _parts(statement, segments))
+
+
+async def _tallies_of(
+    conn: AsyncConnection, statement: _Statement, parts: list[str]
+) -> list[CellTally]:
     if not parts:
         return []
     rows = await fetch_rows(
@@ -117,9 +122,22 @@ async def select_cell_tallies(
         sign = int(row["sign"])
         tally = Tally(runs=sign * int(row["runs"]), failed_runs=sign * int(row["failed_runs"]))
         for bucket, logs in zip(row["buckets"], row["logs"], strict=True):
-            tally.histogram[bucket] += sign * int(logs)
+            tally.record(bucket, sign * int(logs))
         tallies.append(CellTally(key, row["t"], tally))
     return tallies
+
+
+async def select_hourly_tallies(
+    conn: AsyncConnection, *, cells: CellFilter, spans: Sequence[Span]
+) -> list[CellTally]:
+    """The version rows of whole hours in `spans` (hour-aligned), from the hourly level
+    and the pending deltas: what anomalies read, only the hours they compare."""
+    statement = _Statement(cells)
+    parts = [
+        statement.rollup_part("hourly", "hour", spans, 1),
+        statement.rollup_part("pending", "hour", spans, 1),
+    ]
+    return await _tallies_of(conn, statement, parts)
 
 
 async def select_version_first_days(
@@ -140,8 +158,7 @@ async def select_version_first_days(
     return [(r["version"], r["first_day"]) for r in rows]
 
 
-async def select_failed_runs(
-    conn: AsyncConnection,
+def _failed_runs_statement(
     *,
     client_id: str | None,
     start: datetime,
@@ -149,9 +166,7 @@ async def select_failed_runs(
     environment: str | None,
     category: str | None,
     limit: int,
-) -> list[FailedRun]:
-    """The newest `limit` failed runs of the range, with the first failing step of their
-    trace (payload.trace[*].status = 'error') and its error text."""
+) -> tuple[str, BoundValues]:
     params = BoundValues()
     clauses = [
         f"executed_at >= {params.bind(start)}",
@@ -164,9 +179,7 @@ async def select_failed_runs(
         clauses.append(f"environment = {params.bind(environment)}")
     if category is not None:
         clauses.append(f"category = {params.bind(category)}")
-    rows = await fetch_rows(
-        conn,
-        f"""
+    statement = f"""
         SELECT id::text AS id, client_id, executed_at, workflow_version, category, status,
                failing.step ->> 'name' AS step,
                COALESCE(failing.step ->> 'error', payload ->> 'error') AS error
@@ -182,9 +195,31 @@ async def select_failed_runs(
         WHERE {" AND ".join(clauses)}
         ORDER BY executed_at DESC
         LIMIT {params.bind(limit)}
-        """,
-        params,
+        """
+    return statement, params
+
+
+async def select_failed_runs(
+    conn: AsyncConnection,
+    *,
+    client_id: str | None,
+    start: datetime,
+    end: datetime,
+    environment: str | None,
+    category: str | None,
+    limit: int,
+) -> list[FailedRun]:
+    """The newest `limit` failed runs of the range, with the first failing step of their
+    trace (payload.trace[*].status = 'error') and its error text."""
+    statement, params = _failed_runs_statement(
+        client_id=client_id,
+        start=start,
+        end=end,
+        environment=environment,
+        category=category,
+        limit=limit,
     )
+    rows = await fetch_rows(conn, statement, params)
     return [
         FailedRun(
             id=r["id"],
@@ -198,3 +233,29 @@ async def select_failed_runs(
         )
         for r in rows
     ]
+
+
+async def select_failure_signatures(
+    conn: AsyncConnection,
+    *,
+    client_id: str | None,
+    start: datetime,
+    end: datetime,
+    environment: str | None,
+    category: str | None,
+    limit: int,
+) -> list[tuple[str | None, str | None, str]]:
+    """The distinct (failing step, error text, status) of the newest `limit` failed runs
+    of the range: what "seen before" needs, without a row per run."""
+    statement, params = _failed_runs_statement(
+        client_id=client_id,
+        start=start,
+        end=end,
+        environment=environment,
+        category=category,
+        limit=limit,
+    )
+    rows = await fetch_rows(
+        conn, f"SELECT DISTINCT step, error, status FROM ({statement}) AS failed", params
+    )
+    return [(r["step"], r["error"], r["status"]) for r in rows]

@@ -215,7 +215,11 @@ async def detect_anomalies(
         return []
     data_start = anomaly_method.history_start(first, settings)
     cells = CellFilter(tenant, environment, category)
-    tallies = await _tallies(conn, cells, data_start, last, whole_days=False)
+    # Only the hours compared: the range, and the same hours (and the hours either side)
+    # in each past week; a day's anomalies read 4 x 26 past hours, not 4 weeks.
+    tallies = await repository.select_hourly_tallies(
+        conn, cells=cells, spans=anomaly_method.hours_read(first, last, settings)
+    )
     return anomaly_method.detect(
         anomaly_method.hourly_cells(tallies),
         start=first,
@@ -280,7 +284,7 @@ async def patterns(conn: AsyncConnection, *, tenancy: Tenancy, params: PatternPa
     failed = failed[:PATTERN_SAMPLE]
     seen_before: set[str] | None = None
     if params.lookback_days:
-        earlier = await repository.select_failed_runs(
+        earlier = await repository.select_failure_signatures(
             conn,
             client_id=tenancy.client_id,
             start=start - timedelta(days=params.lookback_days),
@@ -290,7 +294,8 @@ async def patterns(conn: AsyncConnection, *, tenancy: Tenancy, params: PatternPa
             limit=PATTERN_SAMPLE,
         )
         seen_before = {
-            pattern_method.pattern_id(run.step, pattern_method.template_of(run)) for run in earlier
+            pattern_method.pattern_id(step, pattern_method.template(error, status))
+            for step, error, status in earlier
         }
     grouped = pattern_method.group(failed, seen_before=seen_before)
     return Patterns(

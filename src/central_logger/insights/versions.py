@@ -13,7 +13,6 @@ from central_logger.insights.statistics import (
     two_proportion_p_value,
     wilson_interval,
 )
-from central_logger.metrics.histogram import percentile
 
 # A difference is called significant when its 95% interval excludes zero.
 SIGNIFICANCE = 0.05
@@ -58,9 +57,9 @@ def summarise(version: str, tally: Tally) -> VersionSummary:
         successful_runs=successes,
         success_rate=successes / tally.runs if tally.runs else None,
         success_rate_interval=wilson_interval(successes, tally.runs),
-        p50=percentile(tally.histogram, 0.5),
-        p95=percentile(tally.histogram, 0.95),
-        p99=percentile(tally.histogram, 0.99),
+        p50=tally.percentile(0.5),
+        p95=tally.percentile(0.95),
+        p99=tally.percentile(0.99),
     )
 
 
@@ -139,14 +138,14 @@ def category_trends(
     for category, by_bucket in per_bucket.items():
         first, second = halves[category]
         first_rate, second_rate = _success_rate(first), _success_rate(second)
-        first_p95 = percentile(first.histogram, 0.95)
-        second_p95 = percentile(second.histogram, 0.95)
+        first_p95 = first.percentile(0.95)
+        second_p95 = second.percentile(0.95)
         points = [
             TrendPoint(
                 start=b,
                 runs=by_bucket[b].runs if b in by_bucket else 0,
                 success_rate=_success_rate(by_bucket[b]) if b in by_bucket else None,
-                p95=percentile(by_bucket[b].histogram, 0.95) if b in by_bucket else None,
+                p95=by_bucket[b].percentile(0.95) if b in by_bucket else None,
             )
             for b in buckets
         ]
