@@ -36,6 +36,58 @@ from central_logger.insights.schemas import (
 from central_logger.settings import Settings
 
 NAME = "central_logger_insights_bench"
+DENSE = "dense_client"
+
+# The version rows a client of 5M logs (20 clients, 30 days: ~350 runs an hour) has:
+# every (version, environment, category) cell filled every hour. Versions, trends and
+# anomalies read rollups only, so their cost at 5M logs is their cost on these rows;
+# they are written straight into the levels for one extra client (raw logs of this
+# density would take an hour to load on this machine).
+_DENSE_HOURLY = """
+    INSERT INTO workflow_log_rollup_histogram_hourly
+        (client_id, hour, dimension, value, buckets, logs, runs, failed_runs, time_count,
+         time_sum)
+    SELECT %(client)s, h, 'workflow_version', jsonb_build_array(v, e, 'category_' || c)::text,
+           ARRAY[b, b + 3, b + 9]::smallint[], ARRAY[1, 1, 1]::bigint[], 3,
+           (random() < 0.1)::int, 3, 12.0
+    FROM generate_series(date_trunc('hour', now()) - interval '36 days',
+                         date_trunc('hour', now()), interval '1 hour') AS h,
+         unnest(ARRAY['1.3.0', '1.4.0', '1.4.1']) AS v,
+         unnest(ARRAY['production', 'staging', 'development']) AS e,
+         generate_series(1, 12) AS c,
+         LATERAL (SELECT 40 + floor(random() * 20)::int + 0 * c AS b) AS bucket
+"""
+_DENSE_DAILY = """
+    INSERT INTO workflow_log_rollup_histogram_daily
+        (client_id, day, dimension, value, buckets, logs, runs, failed_runs, time_count,
+         time_sum)
+    SELECT client_id, date_trunc('day', hour, 'UTC'), dimension, value,
+           ARRAY(SELECT generate_series(40, 68))::smallint[],
+           ARRAY(SELECT 3 FROM generate_series(40, 68))::bigint[],
+           sum(runs), sum(failed_runs), sum(time_count), sum(time_sum)
+    FROM workflow_log_rollup_histogram_hourly
+    WHERE client_id = %(client)s GROUP BY 1, 2, 3, 4
+"""
+
+
+def add_dense_client(url: str) -> int:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "DELETE FROM workflow_log_rollup_histogram_hourly WHERE client_id = %s", (DENSE,)
+        )
+        conn.execute(
+            "DELETE FROM workflow_log_rollup_histogram_daily WHERE client_id = %s", (DENSE,)
+        )
+        conn.execute(_DENSE_HOURLY, {"client": DENSE})
+        conn.execute(_DENSE_DAILY, {"client": DENSE})
+        conn.execute(
+            "ANALYZE workflow_log_rollup_histogram_hourly, workflow_log_rollup_histogram_daily"
+        )
+        row = conn.execute(
+            "SELECT count(*) FROM workflow_log_rollup_histogram_hourly WHERE client_id = %s",
+            (DENSE,),
+        ).fetchone()
+    return int(row[0]) if row else 0
 
 
 def prepare(server_url: str) -> str:
@@ -49,7 +101,9 @@ def prepare(server_url: str) -> str:
     return url
 
 
-async def time_views(url: str, client: str, requests: int) -> dict[str, dict[str, float]]:
+async def time_views(
+    url: str, client: str, requests: int, *, rollups_only: bool = False
+) -> dict[str, dict[str, float]]:
     views: dict[str, Callable[[Any], Awaitable[object]]] = {
         "versions 7 days, 1.4.1 vs previous": lambda conn: service.versions(
             conn, tenancy=Tenancy(client), params=VersionParams(days=7, version="1.4.1")
@@ -64,6 +118,8 @@ async def time_views(url: str, client: str, requests: int) -> dict[str, dict[str
             conn, tenancy=Tenancy(client), params=PatternParams(days=7)
         ),
     }
+    if rollups_only:
+        del views["patterns 7 days"]
     engine = create_engine(Settings(_env_file=None), url)
     figures = {}
     try:
@@ -99,6 +155,11 @@ def main() -> None:
         print(f"loaded {stored_logs(url)} logs at {rate:.0f} logs/s", flush=True)
     figures = asyncio.run(time_views(url, clients[0], args.requests))
     print(f"{args.requests} requests each, one client of 20, in-process (ms):")
+    for name, latency in figures.items():
+        print(f"  {name}: p50 {latency['p50']:.1f}, p95 {latency['p95']:.1f}")
+    rows = add_dense_client(url)
+    figures = asyncio.run(time_views(url, DENSE, args.requests, rollups_only=True))
+    print(f"the 5M-log rollup density ({rows} hourly version rows of one client), (ms):")
     for name, latency in figures.items():
         print(f"  {name}: p50 {latency['p50']:.1f}, p95 {latency['p95']:.1f}")
 

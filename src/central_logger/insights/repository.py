@@ -6,11 +6,11 @@ failure patterns read failed runs' traces from workflow_logs."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
-import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central_logger.db.driver import BoundValues, fetch_rows
@@ -30,6 +30,19 @@ class CellFilter:
     environment: str | None = None
     category: str | None = None
     versions: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Grain:
+    """What the rows are summed by, in the database: the client, the version, the
+    environment, the category, and time (None: the whole range; else the bucket width
+    and its origin, e.g. an hour). What is not kept comes back as None or ''."""
+
+    client: bool = False
+    version: bool = False
+    environment: bool = False
+    category: bool = False
+    bucket: tuple[timedelta, datetime] | None = None
 
 
 class _Statement:
@@ -95,49 +108,104 @@ def _parts(statement: _Statement, segments: Segments) -> list[str]:
 
 
 async def select_cell_tallies(
-    conn: AsyncConnection, *, cells: CellFilter, segments: Segments
+    conn: AsyncConnection, *, cells: CellFilter, segments: Segments, grain: Grain
 ) -> list[CellTally]:
-    """Every version row of the segments, as read (several may share a cell and time;
-    subtracted hours come negated). The metrics reads' hot path: text on the driver."""
+    """The version rows of the segments summed by `grain` (subtracted hours taken away)."""
     statement = _Statement(cells)
-    return await _tallies_of(conn, statement, _parts(statement, segments))
-
-
-async def _tallies_of(
-    conn: AsyncConnection, statement: _Statement, parts: list[str]
-) -> list[CellTally]:
-    if not parts:
-        return []
-    rows = await fetch_rows(
-        conn, " UNION ALL ".join(parts), statement.params, settings=[_GENERIC_PLAN]
-    )
-    keys: dict[tuple[str, str], CellKey] = {}
-    tallies = []
-    for row in rows:
-        lookup = (row["client_id"], row["value"])
-        key = keys.get(lookup)
-        if key is None:
-            version, environment, category = orjson.loads(row["value"])
-            key = keys[lookup] = CellKey(row["client_id"], version, environment, category)
-        sign = int(row["sign"])
-        tally = Tally(runs=sign * int(row["runs"]), failed_runs=sign * int(row["failed_runs"]))
-        for bucket, logs in zip(row["buckets"], row["logs"], strict=True):
-            tally.record(bucket, sign * int(logs))
-        tallies.append(CellTally(key, row["t"], tally))
-    return tallies
+    return await _summed(conn, statement, _parts(statement, segments), grain)
 
 
 async def select_hourly_tallies(
-    conn: AsyncConnection, *, cells: CellFilter, spans: Sequence[Span]
+    conn: AsyncConnection, *, cells: CellFilter, spans: Sequence[Span], grain: Grain
 ) -> list[CellTally]:
     """The version rows of whole hours in `spans` (hour-aligned), from the hourly level
-    and the pending deltas: what anomalies read, only the hours they compare."""
+    and the pending deltas, summed by `grain`: what anomalies read, only the hours they
+    compare."""
     statement = _Statement(cells)
     parts = [
         statement.rollup_part("hourly", "hour", spans, 1),
         statement.rollup_part("pending", "hour", spans, 1),
     ]
-    return await _tallies_of(conn, statement, parts)
+    return await _summed(conn, statement, parts, grain)
+
+
+def _keys(statement: _Statement, grain: Grain) -> list[str]:
+    """(client_id, t, version, environment, category) as the grain keeps them."""
+    time = "NULL::timestamptz"
+    if grain.bucket is not None:
+        width, origin = grain.bucket
+        bind = statement.params.bind
+        time = f"date_bin({bind(width)}::interval, t, {bind(origin)}::timestamptz)"
+    return [
+        "client_id" if grain.client else "''",
+        time,
+        "value::jsonb ->> 0" if grain.version else "NULL::text",
+        "value::jsonb ->> 1" if grain.environment else "''",
+        "value::jsonb ->> 2" if grain.category else "''",
+    ]
+
+
+async def _summed(
+    conn: AsyncConnection, statement: _Statement, parts: list[str], grain: Grain
+) -> list[CellTally]:
+    """The parts summed in the database: thousands of version rows become one row per
+    kept key, and their histograms one merged histogram (a row's counts ride on its
+    first bucket, or on a NULL bucket when it has none, as the fold does)."""
+    if not parts:
+        return []
+    keys = _keys(statement, grain)
+    named = ", ".join(f"{k} AS k{i}" for i, k in enumerate(keys))
+    key_names = ", ".join(f"k{i}" for i in range(len(keys)))
+    rows = await _fetch_tuples(
+        conn,
+        f"""
+        SELECT {key_names}, sum(runs)::bigint, sum(failed_runs)::bigint,
+               COALESCE(array_agg(bucket::int ORDER BY bucket)
+                        FILTER (WHERE bucket IS NOT NULL AND logs <> 0), '{{}}'),
+               COALESCE(array_agg(logs ORDER BY bucket)
+                        FILTER (WHERE bucket IS NOT NULL AND logs <> 0), '{{}}')
+        FROM (
+            SELECT {key_names}, bucket, sum(logs)::bigint AS logs, sum(runs) AS runs,
+                   sum(failed_runs) AS failed_runs
+            FROM (
+                SELECT {named}, cell.bucket, part.sign * cell.logs AS logs,
+                       CASE WHEN cell.i IS NULL OR cell.i = 1
+                            THEN part.sign * part.runs ELSE 0 END AS runs,
+                       CASE WHEN cell.i IS NULL OR cell.i = 1
+                            THEN part.sign * part.failed_runs ELSE 0 END AS failed_runs
+                FROM ({" UNION ALL ".join(parts)}) AS part
+                LEFT JOIN LATERAL unnest(part.buckets, part.logs) WITH ORDINALITY
+                    AS cell(bucket, logs, i) ON true
+            ) AS cells
+            GROUP BY {key_names}, bucket
+        ) AS buckets
+        GROUP BY {key_names}
+        HAVING sum(runs) <> 0
+        """,
+        statement.params,
+    )
+    tallies = []
+    for client_id, start, version, environment, category, runs, failed, buckets, logs in rows:
+        histogram = dict(zip(buckets, logs, strict=True))
+        key = CellKey(client_id, version, environment, category)
+        tallies.append(CellTally(key, start, Tally(runs, failed, histogram)))
+    return tallies
+
+
+async def _fetch_tuples(
+    conn: AsyncConnection, statement: str, params: Mapping[str, Any]
+) -> list[tuple[Any, ...]]:
+    """As db/driver.fetch_rows, as tuples: psycopg builds those in C, where a dict per
+    row cost more than the rest of reading the rows (thousands of rows per request)."""
+    raw = await conn.get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+    async with driver.cursor(binary=True) as cursor:
+        async with driver.pipeline():
+            await driver.execute(_GENERIC_PLAN)
+            await cursor.execute(statement, params, prepare=True)
+        rows: list[tuple[Any, ...]] = await cursor.fetchall()
+        return rows
 
 
 async def select_version_first_days(

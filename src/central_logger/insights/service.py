@@ -15,7 +15,7 @@ from central_logger.insights import patterns as pattern_method
 from central_logger.insights import repository
 from central_logger.insights import versions as version_method
 from central_logger.insights.models import CellTally, Tally
-from central_logger.insights.repository import CellFilter
+from central_logger.insights.repository import CellFilter, Grain
 from central_logger.insights.schemas import (
     Anomalies,
     AnomalyParams,
@@ -58,10 +58,16 @@ def _floor_hour(moment: datetime) -> datetime:
 
 
 async def _tallies(
-    conn: AsyncConnection, cells: CellFilter, start: datetime, end: datetime, *, whole_days: bool
+    conn: AsyncConnection,
+    cells: CellFilter,
+    start: datetime,
+    end: datetime,
+    *,
+    whole_days: bool,
+    grain: Grain,
 ) -> list[CellTally]:
     segments = metrics.split_range(start, end, whole_days=whole_days)
-    return await repository.select_cell_tallies(conn, cells=cells, segments=segments)
+    return await repository.select_cell_tallies(conn, cells=cells, segments=segments, grain=grain)
 
 
 def _version_stats(summary: version_method.VersionSummary) -> VersionStats:
@@ -112,7 +118,8 @@ async def versions(conn: AsyncConnection, *, tenancy: Tenancy, params: VersionPa
     start, end = _resolve(params)
     cells = CellFilter(tenancy.client_id, params.environment, params.category)
     per_version: dict[str, Tally] = {}
-    for cell in await _tallies(conn, cells, start, end, whole_days=True):
+    by_version = Grain(version=True)
+    for cell in await _tallies(conn, cells, start, end, whole_days=True, grain=by_version):
         per_version.setdefault(cell.key.version or UNVERSIONED, Tally()).add(cell.tally)
     summaries = {
         name: version_method.summarise(name, tally)
@@ -162,7 +169,8 @@ async def trends(conn: AsyncConnection, *, tenancy: Tenancy, params: InsightsRan
         buckets.append(moment)
         moment += bucket
     cells = CellFilter(tenancy.client_id, params.environment, params.category)
-    tallies = await _tallies(conn, cells, start, end, whole_days=bucket == DAY)
+    grain = Grain(category=True, bucket=(bucket, origin))
+    tallies = await _tallies(conn, cells, start, end, whole_days=bucket == DAY, grain=grain)
     found = version_method.category_trends(
         tallies, buckets=buckets, middle=start + (end - start) / 2
     )
@@ -218,7 +226,10 @@ async def detect_anomalies(
     # Only the hours compared: the range, and the same hours (and the hours either side)
     # in each past week; a day's anomalies read 4 x 26 past hours, not 4 weeks.
     tallies = await repository.select_hourly_tallies(
-        conn, cells=cells, spans=anomaly_method.hours_read(first, last, settings)
+        conn,
+        cells=cells,
+        spans=anomaly_method.hours_read(first, last, settings),
+        grain=Grain(client=True, environment=True, category=True, bucket=(HOUR, first)),
     )
     return anomaly_method.detect(
         anomaly_method.hourly_cells(tallies),
