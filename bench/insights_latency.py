@@ -70,6 +70,20 @@ _DENSE_DAILY = """
 """
 
 
+# The category rows of the same client (the trends without an environment read them).
+_DENSE_CATEGORIES = """
+    INSERT INTO workflow_log_rollup_histogram_{level}
+        (client_id, {time}, dimension, value, buckets, logs, runs, failed_runs, time_count,
+         time_sum)
+    SELECT client_id, {time}, 'category', value::jsonb ->> 2,
+           ARRAY(SELECT generate_series(40, 68))::smallint[],
+           ARRAY(SELECT 1 FROM generate_series(40, 68))::bigint[],
+           sum(runs), sum(failed_runs), sum(time_count), sum(time_sum)
+    FROM workflow_log_rollup_histogram_{level}
+    WHERE client_id = %(client)s AND dimension = 'workflow_version' GROUP BY 1, 2, 3, 4
+"""
+
+
 def add_dense_client(url: str) -> int:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(
@@ -80,11 +94,14 @@ def add_dense_client(url: str) -> int:
         )
         conn.execute(_DENSE_HOURLY, {"client": DENSE})
         conn.execute(_DENSE_DAILY, {"client": DENSE})
+        for level, time in (("hourly", "hour"), ("daily", "day")):
+            conn.execute(_DENSE_CATEGORIES.format(level=level, time=time), {"client": DENSE})
         conn.execute(
             "ANALYZE workflow_log_rollup_histogram_hourly, workflow_log_rollup_histogram_daily"
         )
         row = conn.execute(
-            "SELECT count(*) FROM workflow_log_rollup_histogram_hourly WHERE client_id = %s",
+            "SELECT count(*) FROM workflow_log_rollup_histogram_hourly"
+            " WHERE client_id = %s AND dimension = 'workflow_version'",
             (DENSE,),
         ).fetchone()
     return int(row[0]) if row else 0
