@@ -91,16 +91,27 @@ def test_insights_page_matches_the_api(page: Page, api: httpx.Client, insights_c
     expect(pattern_rows).to_have_count(len(patterns["patterns"]))
     first = pattern_rows.first
     expect(first).to_contain_text("upstream <*> from <url> after <*>")
-    expect(first).to_contain_text("20")
+    # 2.0's 20 failures and 1.0's one share the pattern.
+    assert patterns["patterns"][0]["count"] == 21
+    expect(first.locator("td.num")).to_have_text("21")
+    expect(first).to_contain_text("1.0, 2.0")
     expect(first.get_by_test_id("pattern-new")).to_be_visible()
     first.get_by_test_id("pattern-run").first.click()
     expect(page).to_have_url(re.compile(rf"/logs/{patterns['patterns'][0]['example_run_ids'][0]}"))
     expect(page.get_by_test_id("trace-step-name").last).to_have_text("respond")
 
 
-def test_a_tenant_sees_only_its_own_insights(page: Page, insights_client: str) -> None:
+def test_a_tenant_sees_only_its_own_insights(
+    page: Page, api: httpx.Client, insights_client: str
+) -> None:
+    own = api.get(
+        "/api/v1/insights/versions", params={"days": 7}, headers={"X-API-Key": TENANT_A_KEY}
+    ).json()
+    expected = [v["version"] for v in own["versions"]]
+    # The seed's versions (and its runs without one); none of tenant_insights' 1.0, 2.0.
+    assert sorted(expected) == ["(none)", "1.4.0", "1.5.0"]
     sign_in(page, TENANT_A_KEY, "/insights")
-    expect(page.get_by_test_id("version-row").first).to_be_visible()
+    expect(page.get_by_test_id("version-row")).to_have_count(len(expected))
     versions = page.locator('[data-testid="version-row"] td:first-child').all_inner_texts()
-    assert sorted(versions) == ["1.4.0", "1.5.0"]
+    assert versions == expected
     expect(page.get_by_test_id("insights-patterns")).not_to_contain_text("upstream")

@@ -61,7 +61,7 @@ function VersionsCard({ params }: { params: Params }) {
               </tbody>
             </table>
           </div>
-          <label className="field">
+          <label className="field compare-field">
             <span>Compare a version with the one before it</span>
             <select
               value={candidate}
