@@ -213,6 +213,40 @@ async def test_a_failure_spike_is_an_anomaly(
     assert all(a["kind"] == "run_count" for a in only_counts["anomalies"])
 
 
+async def test_a_slow_hour_is_an_anomaly_and_histograms_below_the_volume_are_skipped(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """Twelve past hours of 8 runs at about a second, then an hour of 8 runs at 5 s: a
+    p95 anomaly with min_runs 5; with min_runs 9 no hour has the volume, so none."""
+    logs = []
+    for weeks_ago in range(1, 5):
+        for offset in (-1, 0, 1):
+            hour = _hour(weeks_ago, offset)
+            logs += [
+                a_log(
+                    execution_time_seconds=0.9 + i / 40,
+                    executed_at=(hour + timedelta(minutes=6 * i)).isoformat(),
+                )
+                for i in range(8)
+            ]
+    slow = _hour(0, 0)
+    logs += [
+        a_log(execution_time_seconds=5.0, executed_at=(slow + timedelta(minutes=6 * i)).isoformat())
+        for i in range(8)
+    ]
+    await ship(client, logs, TENANT_A_KEY)
+    for folded in (False, True):
+        if folded:
+            await fold_rollups(app.state.central_logger.engine)
+        body = await ok(client, "anomalies", TENANT_A_KEY, days=1, min_runs=5, kind="p95")
+        (anomaly,) = body["anomalies"]
+        assert datetime.fromisoformat(anomaly["hour"]) == slow
+        assert anomaly["observed"] == pytest.approx(p95_of([5.0] * 8))
+        assert anomaly["expected"] == pytest.approx(p95_of([0.9 + i / 40 for i in range(8)]))
+        quiet = await ok(client, "anomalies", TENANT_A_KEY, days=1, min_runs=9, kind="p95")
+        assert quiet["anomalies"] == []
+
+
 @pytest.fixture
 async def failures(client: httpx.AsyncClient) -> list[str]:
     def failed(error: str, hours_ago: float, step: str = "respond") -> dict[str, Any]:

@@ -43,6 +43,9 @@ class Grain:
     environment: bool = False
     category: bool = False
     bucket: tuple[timedelta, datetime] | None = None
+    # Keys with fewer runs come back without their histogram (runs and failures only):
+    # anomalies read no p95 below their minimum volume, and most cells are below it.
+    histograms_from: int = 0
 
 
 class _Statement:
@@ -179,6 +182,25 @@ async def _summed(
     keys = _keys(statement, grain)
     named = ", ".join(f"{k} AS k{i}" for i, k in enumerate(keys))
     key_names = ", ".join(f"k{i}" for i in range(len(keys)))
+    united = " UNION ALL ".join(parts)
+    if grain.histograms_from > 0:
+        threshold = statement.params.bind(grain.histograms_from)
+        source = f"""(
+                    SELECT {named}, buckets, logs, runs, failed_runs, sign,
+                           sum(sign * runs) OVER (PARTITION BY {", ".join(keys)}) AS key_runs
+                    FROM ({united}) AS united
+                ) AS part
+                LEFT JOIN LATERAL unnest(
+                    CASE WHEN part.key_runs >= {threshold} THEN part.buckets END,
+                    CASE WHEN part.key_runs >= {threshold} THEN part.logs END
+                ) WITH ORDINALITY AS cell(bucket, logs, i) ON true"""
+    else:
+        source = f"""(
+                    SELECT {named}, buckets, logs, runs, failed_runs, sign
+                    FROM ({united}) AS united
+                ) AS part
+                LEFT JOIN LATERAL unnest(part.buckets, part.logs) WITH ORDINALITY
+                    AS cell(bucket, logs, i) ON true"""
     rows = await _fetch_tuples(
         conn,
         f"""
@@ -191,14 +213,12 @@ async def _summed(
             SELECT {key_names}, bucket, sum(logs)::bigint AS logs, sum(runs) AS runs,
                    sum(failed_runs) AS failed_runs
             FROM (
-                SELECT {named}, cell.bucket, part.sign * cell.logs AS logs,
+                SELECT {key_names}, cell.bucket, part.sign * cell.logs AS logs,
                        CASE WHEN cell.i IS NULL OR cell.i = 1
                             THEN part.sign * part.runs ELSE 0 END AS runs,
                        CASE WHEN cell.i IS NULL OR cell.i = 1
                             THEN part.sign * part.failed_runs ELSE 0 END AS failed_runs
-                FROM ({" UNION ALL ".join(parts)}) AS part
-                LEFT JOIN LATERAL unnest(part.buckets, part.logs) WITH ORDINALITY
-                    AS cell(bucket, logs, i) ON true
+                FROM {source}
             ) AS cells
             GROUP BY {key_names}, bucket
         ) AS buckets

@@ -229,7 +229,13 @@ async def detect_anomalies(
         conn,
         cells=cells,
         spans=anomaly_method.hours_read(first, last, settings),
-        grain=Grain(client=True, environment=True, category=True, bucket=(HOUR, first)),
+        grain=Grain(
+            client=True,
+            environment=True,
+            category=True,
+            bucket=(HOUR, first),
+            histograms_from=settings.min_runs,
+        ),
     )
     return anomaly_method.detect(
         anomaly_method.hourly_cells(tallies),
