@@ -217,8 +217,9 @@ async def detect_anomalies(
     provider), per environment and category; hours not yet over are not judged. For the
     API and for alert rules alike; the transaction must have stated its tenant."""
     first = _floor_hour(start)
-    last = min(_floor_hour(end) if _floor_hour(end) == end else _floor_hour(end) + HOUR,
-               _floor_hour(now or datetime.now(UTC)))  # fmt: skip
+    # Every hour the range touches, up to the last one that is over.
+    end_hour = _floor_hour(end) if _floor_hour(end) == end else _floor_hour(end) + HOUR
+    last = min(end_hour, _floor_hour(now or datetime.now(UTC)))
     if first >= last:
         return []
     data_start = anomaly_method.history_start(first, settings)
