@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from central_logger.alerts import repository
@@ -35,7 +36,7 @@ from central_logger.auth.tenancy import Tenancy
 from central_logger.db.tenancy import state_tenant
 from central_logger.metrics import service as metrics
 from central_logger.metrics.histogram import BUCKETS, percentile
-from central_logger.metrics.schemas import RangeParams
+from central_logger.metrics.schemas import Categories, Overview, RangeParams
 
 logger = logging.getLogger(__name__)
 
@@ -73,17 +74,65 @@ def _range(start: datetime, end: datetime, environment: str | None) -> RangePara
     return RangeParams.model_validate({"from": start, "to": end, "environment": environment})
 
 
+class CycleReads:
+    """The reads of one cycle, each made once: rules asking the same question of the
+    same client over the same window (many rules per client share their windows and
+    filters) share one answer, read in the cycle's one snapshot."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+        self._overviews: dict[tuple[Any, ...], Overview] = {}
+        self._categories: dict[tuple[Any, ...], Categories] = {}
+        self._raw: dict[tuple[Any, ...], Sequence[RowMapping]] = {}
+
+    async def overview(
+        self, client_id: str, start: datetime, end: datetime, environment: str | None
+    ) -> Overview:
+        key = (client_id, start, end, environment)
+        if key not in self._overviews:
+            self._overviews[key] = await metrics.overview(
+                self.conn, tenancy=Tenancy(client_id), params=_range(start, end, environment)
+            )
+        return self._overviews[key]
+
+    async def categories(
+        self, client_id: str, start: datetime, end: datetime, environment: str | None
+    ) -> Categories:
+        key = (client_id, start, end, environment)
+        if key not in self._categories:
+            self._categories[key] = await metrics.categories(
+                self.conn, tenancy=Tenancy(client_id), params=_range(start, end, environment)
+            )
+        return self._categories[key]
+
+    async def raw(
+        self, rule: Rule, client_id: str, start: datetime, end: datetime
+    ) -> Sequence[RowMapping]:
+        narrowing = (rule.environment, rule.category, rule.workflow_version, rule.status)
+        key = (client_id, start, end, *narrowing, rule.group_by)
+        if key not in self._raw:
+            self._raw[key] = await repository.select_raw_figures(
+                self.conn,
+                client_id=client_id,
+                start=start,
+                end=end,
+                environment=rule.environment,
+                category=rule.category,
+                workflow_version=rule.workflow_version,
+                status=rule.status,
+                group_by=rule.group_by,
+            )
+        return self._raw[key]
+
+
 async def measure(
-    conn: AsyncConnection, rule: Rule, *, client_id: str, start: datetime, end: datetime
+    reads: CycleReads, rule: Rule, *, client_id: str, start: datetime, end: datetime
 ) -> dict[str, Figures]:
     """The rule's figures per group value ('' when ungrouped) over [start, end)."""
     if _reads_raw(rule):
-        return await _measure_raw(conn, rule, client_id=client_id, start=start, end=end)
-    tenancy = Tenancy(client_id)
+        return _raw_figures(rule, await reads.raw(rule, client_id, start, end))
     if rule.category is not None or rule.group_by == "category":
-        categories = await metrics.categories(
-            conn, tenancy=tenancy, params=_range(start, end, rule.environment)
-        )
+        categories = await reads.categories(client_id, start, end, rule.environment)
         found: dict[str, Figures] = {}
         for stats in categories.categories:
             if rule.category is not None and stats.category != rule.category:
@@ -96,9 +145,7 @@ async def measure(
                 percentiles={"p95": stats.p95_execution_time_seconds},
             )
         return found
-    overview = await metrics.overview(
-        conn, tenancy=tenancy, params=_range(start, end, rule.environment)
-    )
+    overview = await reads.overview(client_id, start, end, rule.environment)
     if rule.group_by != "environment":
         return {"": _overview_figures(rule, overview)}
     found = {}
@@ -109,15 +156,13 @@ async def measure(
             matching_runs=environment.runs,
         )
         if rule.kind == "latency" or (rule.kind == "count" and rule.status is not None):
-            narrowed = await metrics.overview(
-                conn, tenancy=tenancy, params=_range(start, end, environment.environment)
-            )
+            narrowed = await reads.overview(client_id, start, end, environment.environment)
             figures = _overview_figures(rule, narrowed)
         found[environment.environment] = figures
     return found
 
 
-def _overview_figures(rule: Rule, overview: Any) -> Figures:
+def _overview_figures(rule: Rule, overview: Overview) -> Figures:
     matching = overview.total_runs
     if rule.status is not None:
         matching = next((s.runs for s in overview.by_status if s.status == rule.status), 0)
@@ -133,20 +178,7 @@ def _overview_figures(rule: Rule, overview: Any) -> Figures:
     )
 
 
-async def _measure_raw(
-    conn: AsyncConnection, rule: Rule, *, client_id: str, start: datetime, end: datetime
-) -> dict[str, Figures]:
-    rows = await repository.select_raw_figures(
-        conn,
-        client_id=client_id,
-        start=start,
-        end=end,
-        environment=rule.environment,
-        category=rule.category,
-        workflow_version=rule.workflow_version,
-        status=rule.status,
-        group_by=rule.group_by,
-    )
+def _raw_figures(rule: Rule, rows: Sequence[RowMapping]) -> dict[str, Figures]:
     found: dict[str, Figures] = {}
     histograms: dict[str, list[int]] = {}
     for row in rows:
@@ -326,7 +358,11 @@ async def _apply(
         )
         report.notifications += len(channel_ids)
     if state == "ok":
-        notified = None
+        # Only pending and firing alerts keep a row: a cycle reads them all.
+        await repository.delete_state(
+            conn, rule_id=rule.id, client_id=client_id, group_key=group_key
+        )
+        return
     await repository.upsert_state(
         conn,
         values={
@@ -400,39 +436,36 @@ def _notification(
 # --- a cycle ----------------------------------------------------------------------------------
 
 
-async def _groups_seen(
-    conn: AsyncConnection, rule: Rule, *, client_id: str, now: datetime
-) -> set[str]:
+async def _groups_seen(reads: CycleReads, rule: Rule, *, client_id: str, now: datetime) -> set[str]:
     """The group values a grouped no_runs rule watches: those seen within the lookback."""
-    found = await measure(conn, rule, client_id=client_id, start=now - NO_RUNS_LOOKBACK, end=now)
+    found = await measure(reads, rule, client_id=client_id, start=now - NO_RUNS_LOOKBACK, end=now)
     return {key for key, figures in found.items() if figures.runs}
 
 
 async def evaluate_rule(
-    conn: AsyncConnection,
+    reads: CycleReads,
     rule: Rule,
     *,
     now: datetime,
-    tenants: Callable[[], Any],
+    tenants: Callable[[], Awaitable[list[str]]],
+    states: list[StateRow],
     config: AlertsConfig,
     report: EvaluationReport,
 ) -> None:
+    conn = reads.conn
     clients = [rule.client_id] if rule.client_id is not None else await tenants()
-    prior = {
-        (s.client_id, s.group_key): s
-        for s in map(StateRow.from_row, await repository.select_states(conn, rule_id=rule.id))
-    }
+    prior = {(s.client_id, s.group_key): s for s in states}
     channel_ids: list[int] | None = None
     start = now - timedelta(seconds=rule.window_seconds)
     for client_id in clients:
-        figures = await measure(conn, rule, client_id=client_id, start=start, end=now)
+        figures = await measure(reads, rule, client_id=client_id, start=start, end=now)
         groups = set(figures)
         groups.update(g for (c, g), s in prior.items() if c == client_id and s.state != "ok")
         if rule.kind == "no_runs":
             if rule.group_by is None:
                 groups.add("")
             else:
-                groups.update(await _groups_seen(conn, rule, client_id=client_id, now=now))
+                groups.update(await _groups_seen(reads, rule, client_id=client_id, now=now))
         for group_key in sorted(groups):
             holds, value = breached(rule, figures.get(group_key, Figures()))
             state = prior.get((client_id, group_key))
@@ -471,13 +504,23 @@ async def evaluate(engine: AsyncEngine, *, now: datetime, config: AlertsConfig) 
                 known = await repository.tenants(conn)
             return known
 
+        states: dict[int, list[StateRow]] = {}
+        for state in map(StateRow.from_row, await repository.select_all_states(conn)):
+            states.setdefault(state.rule_id, []).append(state)
+        reads = CycleReads(conn)
         for row in await repository.select_enabled_rules(conn):
             rule = Rule.from_row(row)
             report.rules += 1
             try:
                 async with conn.begin_nested():
                     await evaluate_rule(
-                        conn, rule, now=now, tenants=tenants, config=config, report=report
+                        reads,
+                        rule,
+                        now=now,
+                        tenants=tenants,
+                        states=states.get(rule.id, []),
+                        config=config,
+                        report=report,
                     )
             except Exception as exc:  # one broken rule must not stop the others
                 logger.warning("alert rule %s failed: %s: %s", rule.id, type(exc).__name__, exc)

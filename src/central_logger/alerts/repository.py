@@ -180,8 +180,22 @@ async def linked_channel_ids(conn: AsyncConnection, *, rule_id: int) -> list[int
 # --- states and events ------------------------------------------------------------------------
 
 
-async def select_states(conn: AsyncConnection, *, rule_id: int) -> Sequence[RowMapping]:
-    return (await conn.execute(select(states).where(states.c.rule_id == rule_id))).mappings().all()
+async def select_all_states(conn: AsyncConnection) -> Sequence[RowMapping]:
+    """Every alert's state (an evaluation cycle reads them once); resolved alerts leave
+    no row behind (`delete_state`), so these are the pending and firing ones."""
+    return (await conn.execute(select(states))).mappings().all()
+
+
+async def delete_state(
+    conn: AsyncConnection, *, rule_id: int, client_id: str, group_key: str
+) -> None:
+    await conn.execute(
+        delete(states).where(
+            states.c.rule_id == rule_id,
+            states.c.client_id == client_id,
+            states.c.group_key == group_key,
+        )
+    )
 
 
 async def upsert_state(conn: AsyncConnection, *, values: dict[str, Any]) -> None:
