@@ -14,6 +14,7 @@ const loaders = {
   categories: () => import("./pages/categories/CategoriesPage"),
   keys: () => import("./pages/keys/KeysPage"),
   audit: () => import("./pages/audit/AuditPage"),
+  alerts: () => import("./pages/alerts/AlertsPage"),
 };
 const OverviewPage = lazy(loaders.overview);
 const LogsPage = lazy(loaders.logs);
@@ -21,6 +22,7 @@ const LogDetailPage = lazy(loaders.detail);
 const CategoriesPage = lazy(loaders.categories);
 const KeysPage = lazy(loaders.keys);
 const AuditPage = lazy(loaders.audit);
+const AlertsPage = lazy(loaders.alerts);
 
 /** Starts loading the opened page's code while the session is checked, not after. */
 export function loaderFor(pathname: string): keyof typeof loaders | null {
@@ -68,6 +70,7 @@ function Shell() {
           </NavLink>
           <NavLink to={link("/logs")}>Logs</NavLink>
           <NavLink to={link("/categories")}>Categories</NavLink>
+          <NavLink to={link("/alerts")}>Alerts</NavLink>
           <NavLink to={link("/keys")}>Keys</NavLink>
           {me?.is_admin ? <NavLink to={link("/audit")}>Audit</NavLink> : null}
         </nav>
@@ -121,6 +124,7 @@ export function App() {
         <Route path="categories" element={<CategoriesPage />} />
         <Route path="keys" element={<KeysPage />} />
         <Route path="audit" element={<AuditPage />} />
+        <Route path="alerts" element={<AlertsPage />} />
         <Route path="*" element={<NotFound />} />
       </Route>
     </Routes>
