@@ -295,3 +295,15 @@ async def test_another_tenant_sees_no_deliveries_and_cannot_test_the_channel(
         f"/api/v1/alerts/channels/{channel['id']}/test", headers=auth(TENANT_B_KEY)
     )
     assert tested.status_code == 404
+
+
+async def test_a_host_that_does_not_resolve_is_retried_not_given_up(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    channel = await _webhook(client, "http://alerts-test.invalid/hook")
+    base = await _firing(app, client, settings, channel["id"])
+    report = await deliver(app, settings, base, alerts_allow_private_targets=False)
+    assert report.retried == 1
+    [delivery] = await _deliveries(client)
+    assert delivery["status"] == "pending"
+    assert delivery["attempt_log"][0]["error"].startswith("cannot resolve alerts-test.invalid")

@@ -42,6 +42,10 @@ class TargetRefusedError(ValueError):
     """A webhook target on an address the service must not call."""
 
 
+class TargetUnresolvedError(TargetRefusedError):
+    """A host name that did not resolve now: tried again later (DNS fails for a while)."""
+
+
 def new_secret() -> str:
     """A Standard Webhooks secret: "whsec_" and 32 random bytes in base64."""
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
@@ -108,7 +112,7 @@ async def resolve_and_check(url: str, *, allow_private: bool) -> None:
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:
-        raise TargetRefusedError(f"cannot resolve {host}: {exc}") from exc
+        raise TargetUnresolvedError(f"cannot resolve {host}: {exc}") from exc
     for info in infos:
         if _refused_address(ipaddress.ip_address(info[4][0])):
             raise TargetRefusedError(
@@ -176,7 +180,8 @@ async def send_webhook(
     try:
         await resolve_and_check(url, allow_private=allow_private)
     except TargetRefusedError as exc:
-        return SendResult(ok=False, retryable=False, error=str(exc))
+        unresolved = isinstance(exc, TargetUnresolvedError)
+        return SendResult(ok=False, retryable=unresolved, error=str(exc))
     payload = json.dumps(body, separators=(",", ":"))
     at = datetime.now(UTC)  # the receiver checks it against its own clock
     headers = {"webhook-id": msg_id, "webhook-timestamp": str(int(at.timestamp()))}
@@ -206,7 +211,8 @@ async def send_slack(
     try:
         await resolve_and_check(url, allow_private=allow_private)
     except TargetRefusedError as exc:
-        return SendResult(ok=False, retryable=False, error=str(exc))
+        unresolved = isinstance(exc, TargetUnresolvedError)
+        return SendResult(ok=False, retryable=unresolved, error=str(exc))
     text = f"{summary(body)}\n<{body['logs_url']}|View the runs in Central Logger>"
     return await _post(http, url, content=json.dumps({"text": text}).encode(), headers={})
 
