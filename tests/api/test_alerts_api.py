@@ -242,3 +242,49 @@ async def test_firing_now_and_events_per_tenant(
         assert other.json()["items"] == []
     admin = await client.get("/api/v1/alerts/firing", headers=auth(ADMIN_KEY))
     assert [a["client_id"] for a in admin.json()["items"]] == [TENANT_A]
+
+
+async def test_admin_narrowed_to_a_client_makes_that_clients_rules(
+    client: httpx.AsyncClient,
+) -> None:
+    made = await client.post(
+        "/api/v1/alerts/rules", params={"client_id": TENANT_B}, json=RULE, headers=auth(ADMIN_KEY)
+    )
+    assert made.status_code == 201, made.text
+    assert (made.json()["client_id"], made.json()["provider"]) == (TENANT_B, True)
+    channel = await client.post(
+        "/api/v1/alerts/channels",
+        params={"client_id": TENANT_B},
+        json={"name": "h", "kind": "slack", "url": HOOK},
+        headers=auth(ADMIN_KEY),
+    )
+    assert channel.status_code == 201, channel.text
+    clash = await client.post(
+        "/api/v1/alerts/rules",
+        params={"client_id": TENANT_B},
+        json={**RULE, "client_id": TENANT_A},
+        headers=auth(ADMIN_KEY),
+    )
+    assert clash.status_code == 422
+    assert _field(clash) == "body.client_id"
+
+
+async def test_disabling_a_rule_drops_its_alerts(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    base = base_time()
+    body = {"name": "any", "kind": "count", "threshold": 0}
+    rule = await _create(client, "rules", TENANT_A_KEY, body)
+    await send_logs(client, TENANT_A_KEY, base - timedelta(minutes=1), 1)
+    await evaluate(app, settings, base)
+    firing = await client.get("/api/v1/alerts/firing", headers=auth(TENANT_A_KEY))
+    assert len(firing.json()["items"]) == 1
+    disabled = await client.put(
+        f"/api/v1/alerts/rules/{rule['id']}",
+        json={**body, "enabled": False},
+        headers=auth(TENANT_A_KEY),
+    )
+    assert disabled.status_code == 200, disabled.text
+    await evaluate(app, settings, base + timedelta(minutes=1))
+    firing = await client.get("/api/v1/alerts/firing", headers=auth(TENANT_A_KEY))
+    assert firing.json()["items"] == []

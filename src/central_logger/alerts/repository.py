@@ -102,8 +102,12 @@ async def delete_rule(conn: AsyncConnection, *, rule_id: int, provider: bool | N
     if not result.rowcount:
         return False
     await conn.execute(delete(links).where(links.c.rule_id == rule_id))
-    await conn.execute(delete(states).where(states.c.rule_id == rule_id))
+    await delete_states(conn, rule_id=rule_id)
     return True
+
+
+async def delete_states(conn: AsyncConnection, *, rule_id: int) -> None:
+    await conn.execute(delete(states).where(states.c.rule_id == rule_id))
 
 
 async def replace_links(
@@ -231,7 +235,7 @@ async def select_active(conn: AsyncConnection, *, provider: bool | None) -> Sequ
             rules.c.window_seconds,
         )
         .join(rules, rules.c.id == states.c.rule_id)
-        .where(states.c.state.in_(["pending", "firing"]), *_owned(rules, provider))
+        .where(states.c.state.in_(["pending", "firing"]), rules.c.enabled, *_owned(rules, provider))
         .order_by(states.c.client_id, states.c.rule_id, states.c.group_key)
     )
     return (await conn.execute(statement)).mappings().all()

@@ -4,7 +4,7 @@ A tenant key manages its own; an admin key the provider's, and sees every tenant
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Path, Query
 from starlette.responses import Response
@@ -28,8 +28,15 @@ from central_logger.alerts.schemas import (
 )
 from central_logger.auth.dependencies import ReadConn, ReadPrincipal, TenantConn
 from central_logger.http.dependencies import State
-from central_logger.http.problems import PROBLEM_RESPONSES, ProblemError
+from central_logger.http.problems import (
+    PROBLEM_RESPONSES,
+    FieldError,
+    ProblemError,
+    validation_problem,
+)
 from central_logger.http.query import QueryText
+
+BodyWithClient = TypeVar("BodyWithClient", AlertRuleCreate, AlertChannelCreate)
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], responses=PROBLEM_RESPONSES)
 
@@ -39,6 +46,18 @@ ClientFilter = Annotated[
     QueryText | None, Query(description="Admin keys: only this client's (row-level security)")
 ]
 Limit = Annotated[int, Query(ge=1, le=500)]
+
+
+def _for_client(body: BodyWithClient, query_client_id: str | None) -> BodyWithClient:
+    """An admin's ?client_id= states the tenant of the transaction (row-level security):
+    the row must be that client's, so it is the body's client too."""
+    if query_client_id is None:
+        return body
+    if body.client_id not in (None, query_client_id):
+        raise validation_problem(
+            [FieldError(field="body.client_id", reason="differs from the query's client_id")]
+        )
+    return body.model_copy(update={"client_id": query_client_id})
 
 
 def _no_rule(rule_id: int) -> ProblemError:
@@ -62,10 +81,16 @@ async def list_alert_rules(
 
 @router.post("/rules", operation_id="create_alert_rule", response_model=AlertRule, status_code=201)
 async def create_alert_rule(
-    body: AlertRuleCreate, principal: ReadPrincipal, conn: TenantConn
+    body: AlertRuleCreate,
+    principal: ReadPrincipal,
+    conn: TenantConn,
+    client_id: ClientFilter = None,
 ) -> AlertRule:
     return await service.create_rule(
-        conn, body=body, provider=principal.is_admin, own_client_id=principal.client_id
+        conn,
+        body=_for_client(body, client_id),
+        provider=principal.is_admin,
+        own_client_id=principal.client_id,
     )
 
 
@@ -132,12 +157,16 @@ async def list_alert_channels(
     status_code=201,
 )
 async def create_alert_channel(
-    body: AlertChannelCreate, principal: ReadPrincipal, conn: TenantConn, state: State
+    body: AlertChannelCreate,
+    principal: ReadPrincipal,
+    conn: TenantConn,
+    state: State,
+    client_id: ClientFilter = None,
 ) -> AlertChannelCreated:
     """A webhook's signing secret is in this answer only (and in a rotation's)."""
     return await service.create_channel(
         conn,
-        body=body,
+        body=_for_client(body, client_id),
         provider=principal.is_admin,
         own_client_id=principal.client_id,
         allow_private=state.settings.alerts_allow_private_targets,

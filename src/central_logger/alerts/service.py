@@ -186,6 +186,9 @@ async def replace_rule(
     await repository.replace_links(
         conn, rule_id=rule_id, client_id=client_id, channel_ids=body.channel_ids
     )
+    if not body.enabled:
+        # A disabled rule is not evaluated: its alerts are dropped, not left firing.
+        await repository.delete_states(conn, rule_id=rule_id)
     return await get_rule(conn, rule_id=rule_id, provider=provider)
 
 

@@ -2527,7 +2527,10 @@ export interface operations {
     };
     create_alert_channel: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Admin keys: only this client's (row-level security) */
+                client_id?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -3642,7 +3645,10 @@ export interface operations {
     };
     create_alert_rule: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Admin keys: only this client's (row-level security) */
+                client_id?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
