@@ -382,3 +382,23 @@ async def test_a_provider_rule_over_every_client_alerts_per_client(
         assert events.json()["items"] == []
     admin = await client.get("/api/v1/alerts/events", headers=auth(ADMIN_KEY))
     assert {e["client_id"] for e in admin.json()["items"]} == {TENANT_A, TENANT_B}
+
+
+async def test_a_broken_rule_does_not_stop_the_others(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings, empty_database: str
+) -> None:
+    base = base_time()
+    # Written past the API's checks: a window longer than the metrics API answers.
+    [(broken,)] = rows(
+        empty_database,
+        "INSERT INTO alert_rules (client_id, provider, name, kind, threshold, window_seconds)"
+        " VALUES (%s, false, 'broken', 'count', 0, %s) RETURNING id",
+        TENANT_A,
+        400 * 86_400,
+    )
+    rule = await _rule(client, kind="count", threshold=0)
+    await send_logs(client, TENANT_A_KEY, base - MINUTE, 1)
+    report = await evaluate(app, settings, base)
+    assert report.rules == 2
+    assert _events(empty_database, rule) == [(TENANT_A, "", "ok", "firing")]
+    assert _events(empty_database, broken) == []

@@ -21,7 +21,7 @@ import httpx
 from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from central_logger.alerts import channels, repository
+from central_logger.alerts import channels, outbox_repository
 from central_logger.alerts.evaluation import Clock, utc_now
 from central_logger.alerts.models import AlertsConfig
 from central_logger.alerts.schemas import DeliveryReport
@@ -108,7 +108,7 @@ async def _record(
         error = f"gave up: {error}"
     async with engine.begin() as conn:
         await state_tenant(conn, None)
-        await repository.record_attempt(
+        await outbox_repository.record_attempt(
             conn,
             outbox_id=row["id"],
             client_id=row["client_id"],
@@ -133,7 +133,7 @@ async def deliver_due(
     lease = timedelta(seconds=3 * config.delivery_timeout_seconds + 30)
     async with engine.begin() as conn:
         await state_tenant(conn, None)
-        claimed = await repository.claim_due(conn, now=now, lease=lease, limit=limit)
+        claimed = await outbox_repository.claim_due(conn, now=now, lease=lease, limit=limit)
     # Committed and the connection returned: nothing is held while the network answers.
     report = DeliveryReport(claimed=len(claimed))
     if not claimed:

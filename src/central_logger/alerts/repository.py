@@ -6,7 +6,7 @@ rules about a tenant out of the tenant's listings."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -16,7 +16,6 @@ from sqlalchemy import (
     delete,
     func,
     literal_column,
-    or_,
     select,
     text,
     update,
@@ -40,7 +39,7 @@ logs = tables.workflow_logs
 _LOCK = "central_logger_alerts_evaluation"
 
 
-def _owned(table: Any, provider: bool | None) -> list[ColumnElement[bool]]:
+def owned(table: Any, provider: bool | None) -> list[ColumnElement[bool]]:
     """None: every row the transaction sees (an admin's); else only tenant-owned or only
     provider-owned rows."""
     return [] if provider is None else [table.c.provider.is_(provider)]
@@ -65,7 +64,7 @@ async def select_rules(
     client_id: str | None = None,
     rule_id: int | None = None,
 ) -> Sequence[RowMapping]:
-    statement = select(*_rule_columns()).where(*_owned(rules, provider))
+    statement = select(*_rule_columns()).where(*owned(rules, provider))
     if client_id is not None:
         statement = statement.where(rules.c.client_id == client_id)
     if rule_id is not None:
@@ -89,16 +88,14 @@ async def update_rule(
 ) -> bool:
     statement = (
         update(rules)
-        .where(rules.c.id == rule_id, *_owned(rules, provider))
+        .where(rules.c.id == rule_id, *owned(rules, provider))
         .values(**values, updated_at=func.now())
     )
     return bool((await conn.execute(statement)).rowcount)
 
 
 async def delete_rule(conn: AsyncConnection, *, rule_id: int, provider: bool | None) -> bool:
-    result = await conn.execute(
-        delete(rules).where(rules.c.id == rule_id, *_owned(rules, provider))
-    )
+    result = await conn.execute(delete(rules).where(rules.c.id == rule_id, *owned(rules, provider)))
     if not result.rowcount:
         return False
     await conn.execute(delete(links).where(links.c.rule_id == rule_id))
@@ -130,7 +127,7 @@ async def select_channels(
     provider: bool | None,
     channel_ids: Sequence[int] | None = None,
 ) -> Sequence[RowMapping]:
-    statement = select(channels).where(*_owned(channels, provider))
+    statement = select(channels).where(*owned(channels, provider))
     if channel_ids is not None:
         statement = statement.where(channels.c.id.in_(list(channel_ids)))
     statement = statement.order_by(channels.c.client_id.nulls_first(), channels.c.id)
@@ -144,7 +141,7 @@ async def insert_channel(conn: AsyncConnection, *, values: dict[str, Any]) -> Ro
 
 async def delete_channel(conn: AsyncConnection, *, channel_id: int, provider: bool | None) -> bool:
     result = await conn.execute(
-        delete(channels).where(channels.c.id == channel_id, *_owned(channels, provider))
+        delete(channels).where(channels.c.id == channel_id, *owned(channels, provider))
     )
     if not result.rowcount:
         return False
@@ -165,7 +162,7 @@ async def rotate_secret(
         .where(
             channels.c.id == channel_id,
             channels.c.kind == "webhook",
-            *_owned(channels, provider),
+            *owned(channels, provider),
         )
         .values(
             previous_secret=channels.c.secret,
@@ -235,7 +232,7 @@ async def select_active(conn: AsyncConnection, *, provider: bool | None) -> Sequ
             rules.c.window_seconds,
         )
         .join(rules, rules.c.id == states.c.rule_id)
-        .where(states.c.state.in_(["pending", "firing"]), rules.c.enabled, *_owned(rules, provider))
+        .where(states.c.state.in_(["pending", "firing"]), rules.c.enabled, *owned(rules, provider))
         .order_by(states.c.client_id, states.c.rule_id, states.c.group_key)
     )
     return (await conn.execute(statement)).mappings().all()
@@ -252,7 +249,7 @@ async def select_events(
     statement = (
         select(events, rules.c.name.label("rule_name"))
         .outerjoin(rules, rules.c.id == events.c.rule_id)
-        .where(*_owned(events, provider))
+        .where(*owned(events, provider))
     )
     if rule_id is not None:
         statement = statement.where(events.c.rule_id == rule_id)
@@ -260,118 +257,6 @@ async def select_events(
         statement = statement.where(events.c.client_id == client_id)
     statement = statement.order_by(events.c.occurred_at.desc(), events.c.id.desc()).limit(limit)
     return (await conn.execute(statement)).mappings().all()
-
-
-# --- the outbox -------------------------------------------------------------------------------
-
-
-async def insert_outbox(conn: AsyncConnection, *, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        await conn.execute(outbox.insert(), rows)
-
-
-async def claim_due(
-    conn: AsyncConnection, *, now: datetime, lease: timedelta, limit: int
-) -> Sequence[RowMapping]:
-    """Claim up to `limit` due notifications for one attempt each: rows another sender
-    has locked are skipped, and a claimed row is left alone until its lease ends (a
-    sender that died mid-send leaves it to be retried then)."""
-    due = (
-        select(outbox.c.id)
-        .where(
-            outbox.c.status == "pending",
-            outbox.c.next_attempt_at <= now,
-            or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= now),
-        )
-        .order_by(outbox.c.next_attempt_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-        .cte("due")
-    )
-    claimed = (
-        update(outbox)
-        .where(outbox.c.id == due.c.id)
-        .values(claimed_until=now + lease, attempts=outbox.c.attempts + 1)
-        .returning(*outbox.c)
-        .cte("claimed")
-    )
-    statement = select(
-        claimed,
-        channels.c.kind.label("channel_kind"),
-        channels.c.target,
-        channels.c.secret,
-        channels.c.previous_secret,
-        channels.c.previous_secret_until,
-    ).outerjoin(channels, channels.c.id == claimed.c.channel_id)
-    return (await conn.execute(statement)).mappings().all()
-
-
-async def record_attempt(
-    conn: AsyncConnection,
-    *,
-    outbox_id: int,
-    client_id: str | None,
-    attempted_at: datetime,
-    outcome: str,
-    status_code: int | None,
-    error: str | None,
-    duration_ms: float,
-    next_attempt_at: datetime | None,
-) -> None:
-    await conn.execute(
-        attempts.insert().values(
-            outbox_id=outbox_id,
-            client_id=client_id,
-            attempted_at=attempted_at,
-            outcome=outcome,
-            status_code=status_code,
-            error=error,
-            duration_ms=duration_ms,
-        )
-    )
-    values: dict[str, Any] = {"claimed_until": None}
-    if outcome == "sent":
-        values.update(status="sent", sent_at=attempted_at)
-    elif outcome == "failed":
-        values.update(status="failed")
-    else:
-        values.update(next_attempt_at=next_attempt_at)
-    await conn.execute(update(outbox).where(outbox.c.id == outbox_id).values(**values))
-
-
-async def select_deliveries(
-    conn: AsyncConnection,
-    *,
-    provider: bool | None,
-    event_id: int | None,
-    channel_id: int | None,
-    limit: int,
-) -> tuple[Sequence[RowMapping], Sequence[RowMapping]]:
-    """Outbox rows (newest first) and their attempts; a tenant's are those of its own
-    channels."""
-    statement = select(outbox).join(channels, channels.c.id == outbox.c.channel_id)
-    statement = statement.where(*_owned(channels, provider))
-    if event_id is not None:
-        statement = statement.where(outbox.c.event_id == event_id)
-    if channel_id is not None:
-        statement = statement.where(outbox.c.channel_id == channel_id)
-    statement = statement.order_by(outbox.c.id.desc()).limit(limit)
-    rows = (await conn.execute(statement)).mappings().all()
-    ids = [r["id"] for r in rows]
-    tried = (
-        (
-            await conn.execute(
-                select(attempts)
-                .where(attempts.c.outbox_id.in_(ids))
-                .order_by(attempts.c.outbox_id, attempts.c.id)
-            )
-        )
-        .mappings()
-        .all()
-        if ids
-        else []
-    )
-    return rows, tried
 
 
 # --- evaluation ----------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from typing import Annotated, TypeVar
 from fastapi import APIRouter, Path, Query
 from starlette.responses import Response
 
-from central_logger.alerts import service
+from central_logger.alerts import history, service
 from central_logger.alerts.evaluation import utc_now
 from central_logger.alerts.schemas import (
     AlertChannel,
@@ -244,7 +244,7 @@ async def list_firing_alerts(
     principal: ReadPrincipal, conn: ReadConn, state: State, client_id: ClientFilter = None
 ) -> FiringAlertList:
     """Alerts pending or firing now, each with a link to the runs behind it."""
-    return await service.list_firing(
+    return await history.list_firing(
         conn,
         provider=principal.is_admin,
         dashboard_url=state.settings.dashboard_url,
@@ -261,7 +261,7 @@ async def list_alert_events(
     limit: Limit = 100,
 ) -> AlertEventList:
     """State changes, newest first."""
-    return await service.list_events(
+    return await history.list_events(
         conn, provider=principal.is_admin, rule_id=rule_id, client_id=client_id, limit=limit
     )
 
@@ -276,6 +276,6 @@ async def list_alert_deliveries(
     limit: Limit = 100,
 ) -> DeliveryList:
     """Notifications, newest first, each with every attempt."""
-    return await service.list_deliveries(
+    return await history.list_deliveries(
         conn, provider=principal.is_admin, event_id=event_id, channel_id=channel_id, limit=limit
     )
