@@ -12,11 +12,14 @@ import sys
 from pathlib import Path
 
 import httpx
-from playwright.sync_api import Page, expect
+import pytest
+from playwright.sync_api import Page, ViewportSize, expect
 
-from .seed import ADMIN_API_KEYS, API_KEYS, TENANT_A_KEY, TENANT_B_KEY
+from .conftest import DESKTOP, PHONE, PageFactory
+from .seed import ADMIN_API_KEYS, ADMIN_KEY, API_KEYS, TENANT_A_KEY, TENANT_B_KEY
 from .service import service_env
 from .test_dashboard import sign_in, wait_rows
+from .test_look import AXE, horizontal_overflow, serious_violations
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -107,3 +110,31 @@ def test_a_tenant_makes_a_rule_sees_it_fire_and_follows_it_to_the_runs(
         "button", name="Delete"
     ).click()
     expect(page.locator('[data-testid="rule-row"][data-rule="e2e failures"]')).to_have_count(0)
+
+
+@pytest.mark.parametrize(
+    ("viewport", "theme"),
+    [(DESKTOP, "light"), (DESKTOP, "dark"), (PHONE, "light")],
+    ids=["desktop-light", "desktop-dark", "phone"],
+)
+def test_the_alerts_page_is_accessible_and_fits_a_phone(
+    make_page: PageFactory, api: httpx.Client, viewport: ViewportSize, theme: str
+) -> None:
+    admin = {"X-API-Key": ADMIN_KEY}
+    made = api.post(
+        "/api/v1/alerts/rules",
+        json={"name": f"a11y {theme}", "kind": "latency", "threshold": 30, "group_by": "category"},
+        headers=admin,
+    )
+    assert made.status_code == 201, made.text
+    try:
+        page = make_page(viewport=viewport, color_scheme=theme, init_script=AXE)  # type: ignore[arg-type]
+        sign_in(page, ADMIN_KEY, "/alerts")
+        expect(page.get_by_test_id("rules-table")).to_be_visible()
+        assert serious_violations(page) == []
+        page.get_by_role("button", name="New rule").click()
+        expect(page.get_by_role("form", name="New rule")).to_be_visible()
+        assert serious_violations(page) == []
+        assert horizontal_overflow(page) <= 0, "/alerts scrolls sideways"
+    finally:
+        api.delete(f"/api/v1/alerts/rules/{made.json()['id']}", headers=admin)

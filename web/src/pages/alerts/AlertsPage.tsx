@@ -26,7 +26,7 @@ function FiringSection({ data }: { data: ReturnType<typeof useAlertData>["firing
       ) : items.length === 0 ? (
         <Empty title="Nothing is firing">Every rule's condition is clear.</Empty>
       ) : (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0} role="region" aria-label="Firing alerts (scrolls sideways)">
           <table className="table" data-testid="firing-table">
             <caption className="sr-only">Alerts firing or pending</caption>
             <thead>
@@ -75,7 +75,7 @@ function RulesSection({ rules, onEdit }: { rules: AlertRule[]; onEdit: (rule: Al
   const { silence, deleteRule } = useAlertChanges();
   if (rules.length === 0) return <Empty title="No rules yet">Create one: it is evaluated every 30 seconds.</Empty>;
   return (
-    <div className="table-wrap">
+    <div className="table-wrap" tabIndex={0} role="region" aria-label="Rules (scrolls sideways)">
       <table className="table" data-testid="rules-table">
         <caption className="sr-only">Alert rules</caption>
         <thead>
@@ -155,7 +155,7 @@ function HistorySection({ data }: { data: ReturnType<typeof useAlertData> }) {
       {events.length === 0 ? (
         <Empty title="No events yet">State changes of every rule show here.</Empty>
       ) : (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0} role="region" aria-label="Events (scrolls sideways)">
           <table className="table" data-testid="events-table">
             <caption className="sr-only">State changes, newest first</caption>
             <thead>
@@ -191,7 +191,7 @@ function HistorySection({ data }: { data: ReturnType<typeof useAlertData> }) {
       {deliveries.length === 0 ? (
         <Empty title="No notifications sent yet" />
       ) : (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0} role="region" aria-label="Deliveries (scrolls sideways)">
           <table className="table" data-testid="deliveries-table">
             <caption className="sr-only">Notifications and their attempts</caption>
             <thead>

@@ -73,7 +73,7 @@ export function ChannelsSection({ channels }: { channels: AlertChannel[] }) {
       {channels.length === 0 ? (
         <Empty title="No channels">Add a webhook, a Slack incoming webhook or email recipients.</Empty>
       ) : (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0} role="region" aria-label="Channels (scrolls sideways)">
           <table className="table" data-testid="channels-table">
             <caption className="sr-only">Channels</caption>
             <thead>
