@@ -98,6 +98,7 @@ BAD_RULES: list[tuple[dict[str, Any], str]] = [
     ({**RULE, "channel_ids": [987654]}, "body.channel_ids"),
     ({**RULE, "severity": "high"}, "body.severity"),
     ({**RULE, "name": ""}, "body.name"),
+    ({**RULE, "name": "two\nlines"}, "body.name"),
 ]
 
 

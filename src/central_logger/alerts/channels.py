@@ -202,7 +202,9 @@ def summary(body: dict[str, Any]) -> str:
     threshold = body.get("threshold")
     limit = "" if threshold is None else f" (threshold {threshold:.4g})"
     where = f"client {body['client_id']}{group}"
-    return f"[{state}] {rule['name']}: {where}, {rule['kind']} {shown}{limit}"
+    line = f"[{state}] {rule['name']}: {where}, {rule['kind']} {shown}{limit}"
+    # Labels come from logs: no line breaks into an email subject.
+    return " ".join(line.split())
 
 
 async def send_slack(

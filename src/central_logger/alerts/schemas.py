@@ -18,9 +18,12 @@ EventState = Literal["ok", "pending", "firing", "resolved"]
 Reason = Literal["firing", "resolved", "repeat", "test"]
 DeliveryStatus = Literal["pending", "sent", "failed"]
 
+# No control characters: a name goes into email subjects and Slack lines.
 Name = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00]+$"),
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"
+    ),
 ]
 ClientId = Annotated[
     str,
