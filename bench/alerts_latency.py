@@ -5,12 +5,18 @@ sample one log that breaks one rule of its own (a count of a status only that sa
 sends), sent at a random moment of the evaluation cycle.
 
     python -m bench.alerts_latency --database-url postgresql://postgres@127.0.0.1:5432/postgres \\
-        --interval 10 --samples 8
+        --interval 10 --samples 8 [--ingest-rules 1000 --ingest-seconds 15]
+
+With --ingest-rules, then: that many rules of the bench client are added, and batch
+ingestion over HTTP is measured in alternating phases with the rules enabled and
+disabled (A/B/A/B, the evaluator running every --interval seconds throughout), so the
+ratio of the two rates is measured in the same run.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import random
@@ -51,6 +57,71 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _ingest_rate(base: str, seconds: float, senders: int = 4, batch: int = 200) -> float:
+    """Logs per second accepted by POST /api/v1/logs/batch over `seconds`."""
+
+    async def run() -> int:
+        stop = time.monotonic() + seconds
+        accepted = 0
+
+        async def sender() -> None:
+            nonlocal accepted
+            async with httpx.AsyncClient(
+                base_url=base, headers={"X-API-Key": KEY}, timeout=60
+            ) as http:
+                while time.monotonic() < stop:
+                    now = datetime.now(UTC).isoformat()
+                    logs = [
+                        {
+                            "environment": "production",
+                            "executed_at": now,
+                            "status": "SUCCESS",
+                            "category": "billing",
+                            "execution_time_seconds": 1.0,
+                        }
+                        for _ in range(batch)
+                    ]
+                    response = await http.post("/api/v1/logs/batch", json={"logs": logs})
+                    accepted += response.json().get("accepted", 0)
+
+        await asyncio.gather(*(sender() for _ in range(senders)))
+        return accepted
+
+    return asyncio.run(run()) / seconds
+
+
+def _ingest_phases(base: str, url: str, *, rules: int, seconds: float) -> None:
+    with psycopg.connect(url, autocommit=True) as conn, conn.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO alert_rules (client_id, provider, name, kind, threshold, window_seconds,"
+            " group_by) VALUES ('bench', false, %s, %s, %s, %s, %s)",
+            [
+                (
+                    f"load {i}",
+                    ["failure_rate", "latency", "count", "no_runs"][i % 4],
+                    None if i % 4 == 3 else 50.0,
+                    900 + 60 * (i % 60),
+                    "category" if i % 5 == 0 else None,
+                )
+                for i in range(rules)
+            ],
+        )
+    rates: dict[bool, list[float]] = {True: [], False: []}
+    for enabled in (True, False, True, False):
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(
+                "UPDATE alert_rules SET enabled = %s WHERE name LIKE 'load %%'", (enabled,)
+            )
+        rate = _ingest_rate(base, seconds)
+        rates[enabled].append(rate)
+        print(f"{rules} rules {'enabled' if enabled else 'disabled'}: {rate:,.0f} logs/s")
+    with_rules, without = statistics.mean(rates[True]), statistics.mean(rates[False])
+    print(
+        f"ingestion with {rules} rules: {with_rules:,.0f} logs/s, without: {without:,.0f} logs/s"
+        f" ({with_rules / without:.1%} of the rate without rules)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database-url", required=True)
@@ -58,6 +129,8 @@ def main() -> None:
         "--interval", type=float, default=10.0, help="ALERTS_EVALUATION_INTERVAL_SECONDS"
     )
     parser.add_argument("--samples", type=int, default=8)
+    parser.add_argument("--ingest-rules", type=int, default=0)
+    parser.add_argument("--ingest-seconds", type=float, default=15.0)
     args = parser.parse_args()
     name = f"central_logger_bench_notify_{secrets.token_hex(4)}"
     with psycopg.connect(args.database_url, autocommit=True) as conn:
@@ -131,6 +204,8 @@ def main() -> None:
             f"interval {args.interval:g} s: median {statistics.median(delays):.2f} s,"
             f" max {max(delays):.2f} s ({max(delays) / args.interval:.2f} intervals)"
         )
+        if args.ingest_rules:
+            _ingest_phases(base, url, rules=args.ingest_rules, seconds=args.ingest_seconds)
     finally:
         service.terminate()
         service.wait(timeout=60)
