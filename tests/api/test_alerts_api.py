@@ -236,6 +236,11 @@ async def test_firing_now_and_events_per_tenant(
     assert "client=tenant_a" in alert["logs_url"]
     assert "environment=production" in alert["logs_url"]
     assert "status=FAILURE" in alert["logs_url"]
+    assert alert["value"] == 1
+    await send_logs(client, TENANT_A_KEY, base, 2, status="FAILURE")
+    await evaluate(app, settings, base + timedelta(seconds=30))
+    firing = (await client.get("/api/v1/alerts/firing", headers=auth(TENANT_A_KEY))).json()
+    assert [a["value"] for a in firing["items"]] == [3]  # kept current while it fires
     events = (await client.get("/api/v1/alerts/events", headers=auth(TENANT_A_KEY))).json()
     assert [(e["rule_name"], e["to_state"]) for e in events["items"]] == [("failures", "firing")]
     for path in ("firing", "events"):

@@ -93,8 +93,8 @@ async def _apply(
     report: EvaluationReport,
 ) -> None:
     state, event_state, reason = _transition(rule, prior, holds=holds, now=now)
-    if event_state is None and reason is None:
-        return
+    if event_state is None and reason is None and (prior is None or prior.value == value):
+        return  # nothing changed (a firing alert's figure is kept current for the views)
     event_id = None
     if event_state is not None:
         event_id = await repository.insert_event(
