@@ -19,6 +19,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -91,10 +92,16 @@ async def _apply(
     channel_ids: list[int],
     config: AlertsConfig,
     report: EvaluationReport,
+    refreshed: list[dict[str, Any]],
 ) -> None:
     state, event_state, reason = _transition(rule, prior, holds=holds, now=now)
-    if event_state is None and reason is None and (prior is None or prior.value == value):
-        return  # nothing changed (a firing alert's figure is kept current for the views)
+    if event_state is None and reason is None:
+        if prior is not None and prior.value != value:
+            # Kept current for the views; written in one batch at the end of the cycle.
+            refreshed.append(
+                {"r": rule.id, "c": client_id, "g": group_key, "v": value, "at": now}
+            )
+        return
     event_id = None
     if event_state is not None:
         event_id = await repository.insert_event(
@@ -182,6 +189,7 @@ async def evaluate_rule(
     states: list[StateRow],
     config: AlertsConfig,
     report: EvaluationReport,
+    refreshed: list[dict[str, Any]],
 ) -> None:
     conn = reads.conn
     clients = [rule.client_id] if rule.client_id is not None else await tenants()
@@ -216,6 +224,7 @@ async def evaluate_rule(
                 channel_ids=channel_ids,
                 config=config,
                 report=report,
+                refreshed=refreshed,
             )
 
 
@@ -253,6 +262,7 @@ async def _cycle(
         for state in map(StateRow.from_row, await repository.select_all_states(conn)):
             states.setdefault(state.rule_id, []).append(state)
         reads = CycleReads(conn)
+        refreshed: list[dict[str, Any]] = []
         for row in await repository.select_enabled_rules(conn):
             rule = Rule.from_row(row)
             report.rules += 1
@@ -264,6 +274,7 @@ async def _cycle(
                 states=states.get(rule.id, []),
                 config=config,
                 report=report,
+                refreshed=refreshed,
             )
             if not guarded:
                 await evaluation
@@ -273,6 +284,7 @@ async def _cycle(
                     await evaluation
             except Exception as exc:  # one broken rule must not stop the others
                 logger.warning("alert rule %s failed: %s: %s", rule.id, type(exc).__name__, exc)
+        await repository.update_values(conn, rows=refreshed)
         return report
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ColumnElement,
     RowMapping,
     and_,
+    bindparam,
     delete,
     func,
     literal_column,
@@ -207,6 +208,23 @@ async def upsert_state(conn: AsyncConnection, *, values: dict[str, Any]) -> None
             set_={k: statement.excluded[k] for k in values if k not in states.primary_key.columns},
         )
     )
+
+
+async def update_values(conn: AsyncConnection, *, rows: list[dict[str, Any]]) -> None:
+    """The current figure of alerts whose state did not change, in one batch (pipelined
+    by the driver): `r`, `c`, `g` name the alert; `v`, `at` what to write."""
+    if not rows:
+        return
+    statement = (
+        update(states)
+        .where(
+            states.c.rule_id == bindparam("r"),
+            states.c.client_id == bindparam("c"),
+            states.c.group_key == bindparam("g"),
+        )
+        .values(value=bindparam("v"), updated_at=bindparam("at"))
+    )
+    await conn.execute(statement, rows)
 
 
 async def insert_event(conn: AsyncConnection, *, values: dict[str, Any]) -> int:
