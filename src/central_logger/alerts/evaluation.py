@@ -98,9 +98,7 @@ async def _apply(
     if event_state is None and reason is None:
         if prior is not None and prior.value != value:
             # Kept current for the views; written in one batch at the end of the cycle.
-            refreshed.append(
-                {"r": rule.id, "c": client_id, "g": group_key, "v": value, "at": now}
-            )
+            refreshed.append({"r": rule.id, "c": client_id, "g": group_key, "v": value, "at": now})
         return
     event_id = None
     if event_state is not None:
