@@ -15,6 +15,7 @@ const loaders = {
   insights: () => import("./pages/insights/InsightsPage"),
   keys: () => import("./pages/keys/KeysPage"),
   audit: () => import("./pages/audit/AuditPage"),
+  alerts: () => import("./pages/alerts/AlertsPage"),
 };
 const OverviewPage = lazy(loaders.overview);
 const LogsPage = lazy(loaders.logs);
@@ -23,6 +24,7 @@ const CategoriesPage = lazy(loaders.categories);
 const InsightsPage = lazy(loaders.insights);
 const KeysPage = lazy(loaders.keys);
 const AuditPage = lazy(loaders.audit);
+const AlertsPage = lazy(loaders.alerts);
 
 /** Starts loading the opened page's code while the session is checked, not after. */
 export function loaderFor(pathname: string): keyof typeof loaders | null {
@@ -72,6 +74,7 @@ function Shell() {
           <NavLink to={link("/logs")}>Logs</NavLink>
           <NavLink to={link("/categories")}>Categories</NavLink>
           <NavLink to={link("/insights")}>Insights</NavLink>
+          <NavLink to={link("/alerts")}>Alerts</NavLink>
           <NavLink to={link("/keys")}>Keys</NavLink>
           {me?.is_admin ? <NavLink to={link("/audit")}>Audit</NavLink> : null}
         </nav>
@@ -126,6 +129,7 @@ export function App() {
         <Route path="insights" element={<InsightsPage />} />
         <Route path="keys" element={<KeysPage />} />
         <Route path="audit" element={<AuditPage />} />
+        <Route path="alerts" element={<AlertsPage />} />
         <Route path="*" element={<NotFound />} />
       </Route>
     </Routes>
