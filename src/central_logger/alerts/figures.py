@@ -18,6 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from central_logger.alerts import repository
 from central_logger.alerts.models import Figures, Rule
 from central_logger.auth.tenancy import Tenancy
+from central_logger.insights import service as insights
+from central_logger.insights.anomalies import Anomaly
+from central_logger.insights.anomalies import Settings as AnomalySettings
 from central_logger.metrics import service as metrics
 from central_logger.metrics.histogram import BUCKETS, percentile
 from central_logger.metrics.schemas import Categories, Overview, RangeParams
@@ -26,6 +29,8 @@ PERCENTILES = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
 UNCATEGORIZED = "uncategorized"  # as the metrics API names logs without a category
 # A grouped no_runs rule watches the values seen this far back.
 NO_RUNS_LOOKBACK = timedelta(days=7)
+ANOMALY_MIN_WINDOW_SECONDS = 3600
+HOUR = timedelta(hours=1)
 
 
 def _reads_raw(rule: Rule) -> bool:
@@ -58,6 +63,7 @@ class CycleReads:
         self._overviews: dict[tuple[Any, ...], Overview] = {}
         self._categories: dict[tuple[Any, ...], Categories] = {}
         self._raw: dict[tuple[Any, ...], Sequence[RowMapping]] = {}
+        self._anomalies: dict[tuple[Any, ...], list[Anomaly]] = {}
 
     async def overview(
         self, client_id: str, start: datetime, end: datetime, environment: str | None
@@ -78,6 +84,26 @@ class CycleReads:
                 self.conn, tenancy=Tenancy(client_id), params=_range(start, end, environment)
             )
         return self._categories[key]
+
+    async def anomalies(
+        self, rule: Rule, client_id: str, start: datetime, end: datetime
+    ) -> list[Anomaly]:
+        # The anomaly method's own volume guard, raised (never lowered) by the rule's.
+        min_runs = max(AnomalySettings().min_runs, rule.min_runs)
+        key = (client_id, start, end, rule.environment, rule.category, min_runs)
+        if key not in self._anomalies:
+            self._anomalies[key] = await insights.detect_anomalies(
+                self.conn,
+                tenant=client_id,
+                start=start,
+                end=end,
+                environment=rule.environment,
+                # The rollups keep a category-less log under ''.
+                category="" if rule.category == UNCATEGORIZED else rule.category,
+                settings=AnomalySettings(min_runs=min_runs),
+                now=end,
+            )
+        return self._anomalies[key]
 
     async def raw(
         self, rule: Rule, client_id: str, start: datetime, end: datetime
@@ -103,6 +129,8 @@ async def measure(
     reads: CycleReads, rule: Rule, *, client_id: str, start: datetime, end: datetime
 ) -> dict[str, Figures]:
     """The rule's figures per group value ('' when ungrouped) over [start, end)."""
+    if rule.kind == "anomaly":
+        return await _anomaly_figures(reads, rule, client_id=client_id, end=end)
     if _reads_raw(rule):
         return _raw_figures(rule, await reads.raw(rule, client_id, start, end))
     if rule.category is not None or rule.group_by == "category":
@@ -133,6 +161,29 @@ async def measure(
             narrowed = await reads.overview(client_id, start, end, environment.environment)
             figures = _overview_figures(rule, narrowed)
         found[environment.environment] = figures
+    return found
+
+
+async def _anomaly_figures(
+    reads: CycleReads, rule: Rule, *, client_id: str, end: datetime
+) -> dict[str, Figures]:
+    """The unusual hours among the last whole hours the window covers: an hour is judged
+    once it is over, so the window ends at the last hour boundary, and an alert stays
+    firing while an unusual hour is inside it."""
+    last_hour = end.replace(minute=0, second=0, microsecond=0)
+    hours = max(1, rule.window_seconds // 3600)
+    found: dict[str, Figures] = {}
+    for anomaly in await reads.anomalies(rule, client_id, last_hour - hours * HOUR, last_hour):
+        key = ""
+        if rule.group_by == "environment":
+            key = anomaly.environment
+        elif rule.group_by == "category":
+            key = anomaly.category or UNCATEGORIZED
+        figures = found.setdefault(key, Figures())
+        figures.anomalies += 1
+        figures.runs += anomaly.runs
+        if figures.anomaly_score is None or anomaly.score > figures.anomaly_score:
+            figures.anomaly_score = anomaly.score
     return found
 
 
@@ -176,6 +227,8 @@ def breached(rule: Rule, figures: Figures) -> tuple[bool, float | None]:
     threshold = rule.threshold or 0.0
     if rule.kind == "no_runs":
         return figures.runs == 0, float(figures.runs)
+    if rule.kind == "anomaly":
+        return figures.anomalies > 0, figures.anomaly_score
     if rule.kind == "count":
         return figures.matching_runs > threshold, float(figures.matching_runs)
     if rule.kind == "failure_rate":

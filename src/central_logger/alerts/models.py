@@ -49,6 +49,9 @@ class Figures:
     # Runs with the count rule's status (all runs when it names none).
     matching_runs: int = 0
     percentiles: dict[str, float | None] = field(default_factory=dict)
+    # Anomaly rules: the unusual hours found (insights/anomalies.py) and the highest score.
+    anomalies: int = 0
+    anomaly_score: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from central_logger.http.query import LabelQueryText, UtcDateTime
 
-RuleKind = Literal["failure_rate", "no_runs", "latency", "count"]
+RuleKind = Literal["failure_rate", "no_runs", "latency", "count", "anomaly"]
 GroupBy = Literal["environment", "category", "version"]
 Percentile = Literal["p50", "p95", "p99"]
 ChannelKind = Literal["webhook", "slack", "email"]
@@ -44,7 +44,7 @@ class AlertRuleCreate(BaseModel):
     threshold: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = Field(
         None,
         description="failure_rate: percent of runs (0-100, fires at or above); latency: "
-        "seconds (fires above); count: runs (fires above); no_runs: none",
+        "seconds (fires above); count: runs (fires above); no_runs and anomaly: none",
     )
     min_runs: Annotated[int, Field(ge=1, le=1_000_000)] = Field(
         1, description="failure_rate and latency: fewer runs in the window never fire"

@@ -16,6 +16,7 @@ from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central_logger.alerts import channels, history, outbox_repository, repository
+from central_logger.alerts.figures import ANOMALY_MIN_WINDOW_SECONDS
 from central_logger.alerts.schemas import (
     AlertChannel,
     AlertChannelCreate,
@@ -46,9 +47,9 @@ def _rule_errors(body: AlertRuleCreate) -> list[FieldError]:
     def refuse(field: str, reason: str) -> None:
         errors.append(FieldError(field=f"body.{field}", reason=reason))
 
-    if body.kind == "no_runs":
+    if body.kind in ("no_runs", "anomaly"):
         if body.threshold is not None:
-            refuse("threshold", "no_runs fires when there are no runs: it takes no threshold")
+            refuse("threshold", f"{body.kind} fires on its own test: it takes no threshold")
     elif body.threshold is None:
         refuse("threshold", f"required for a {body.kind} rule")
     elif body.kind == "failure_rate" and body.threshold > 100:
@@ -63,6 +64,13 @@ def _rule_errors(body: AlertRuleCreate) -> list[FieldError]:
             f"the rule already narrows {_NARROWED[body.group_by]} to one value;"
             " grouping by it would make one group",
         )
+    if body.kind == "anomaly":
+        # Anomalies are whole hours per environment and category (insights/anomalies.py).
+        if body.window_seconds < ANOMALY_MIN_WINDOW_SECONDS:
+            refuse("window_seconds", "an anomaly rule judges whole hours: at least 3600")
+        if body.workflow_version is not None or body.group_by == "version":
+            field = "workflow_version" if body.workflow_version is not None else "group_by"
+            refuse(field, "anomalies are found per environment and category, not per version")
     if len(set(body.channel_ids)) != len(body.channel_ids):
         refuse("channel_ids", "lists a channel twice")
     return errors

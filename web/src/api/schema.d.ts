@@ -738,7 +738,7 @@ export interface components {
              * Kind
              * @enum {string}
              */
-            kind: "failure_rate" | "no_runs" | "latency" | "count";
+            kind: "failure_rate" | "no_runs" | "latency" | "count" | "anomaly";
             /** Min Runs */
             min_runs: number;
             /** Name */
@@ -805,7 +805,7 @@ export interface components {
              * Kind
              * @enum {string}
              */
-            kind: "failure_rate" | "no_runs" | "latency" | "count";
+            kind: "failure_rate" | "no_runs" | "latency" | "count" | "anomaly";
             /**
              * Min Runs
              * @description failure_rate and latency: fewer runs in the window never fire
@@ -831,7 +831,7 @@ export interface components {
             status?: string | null;
             /**
              * Threshold
-             * @description failure_rate: percent of runs (0-100, fires at or above); latency: seconds (fires above); count: runs (fires above); no_runs: none
+             * @description failure_rate: percent of runs (0-100, fires at or above); latency: seconds (fires above); count: runs (fires above); no_runs and anomaly: none
              */
             threshold?: number | null;
             /**

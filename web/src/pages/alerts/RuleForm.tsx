@@ -9,7 +9,10 @@ const KINDS: { value: Kind; label: string; unit: string }[] = [
   { value: "no_runs", label: "No runs (dead man's switch)", unit: "" },
   { value: "latency", label: "Latency", unit: "seconds" },
   { value: "count", label: "Count of runs", unit: "runs" },
+  { value: "anomaly", label: "Unusual hour (insights)", unit: "" },
 ];
+// Kinds that fire on their own test and take no threshold.
+const NO_THRESHOLD: Kind[] = ["no_runs", "anomaly"];
 
 /** The problem's field errors, each on its own line; or the message. */
 export function ProblemList({ error }: { error: unknown }) {
@@ -77,7 +80,7 @@ export function RuleForm({
     onSave({
       name: name.trim(),
       kind,
-      threshold: kind === "no_runs" ? null : Number(threshold),
+      threshold: NO_THRESHOLD.includes(kind) ? null : Number(threshold),
       min_runs: Number(minRuns) || 1,
       percentile: kind === "latency" ? (percentile as AlertRuleCreate["percentile"]) : null,
       status: kind === "count" ? orNull(status) : null,
@@ -112,7 +115,7 @@ export function RuleForm({
             ))}
           </select>
         </label>
-        {kind !== "no_runs" ? (
+        {!NO_THRESHOLD.includes(kind) ? (
           <label className="field">
             <span>Threshold ({unit})</span>
             <input name="threshold" inputMode="decimal" value={threshold} onChange={(e) => setThreshold(e.target.value)} />

@@ -8,6 +8,7 @@ describe("alert rule text", () => {
     expect(describeCondition({ ...base, kind: "latency", threshold: 3, min_runs: 1, percentile: "p99" })).toBe("p99 > 3 s");
     expect(describeCondition({ ...base, kind: "count", threshold: 10, status: "FAILURE" })).toBe("FAILURE runs > 10");
     expect(describeCondition({ ...base, kind: "no_runs", threshold: null })).toBe("no runs");
+    expect(describeCondition({ ...base, kind: "anomaly", threshold: null })).toBe("an unusual hour");
   });
 
   it("writes windows in their largest whole unit", () => {

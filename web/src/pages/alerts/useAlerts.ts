@@ -110,6 +110,8 @@ export function describeCondition(rule: Pick<AlertRule, "kind" | "threshold" | "
       return `${rule.percentile ?? "p95"} > ${t} s${rule.min_runs > 1 ? ` (min ${rule.min_runs} runs)` : ""}`;
     case "count":
       return `${rule.status ? `${rule.status} runs` : "runs"} > ${t}`;
+    case "anomaly":
+      return "an unusual hour";
     default:
       return "no runs";
   }
