@@ -210,6 +210,13 @@ otlp_spans = Table(
     Column("attributes", JSONB, nullable=False),
     Column("resource", JSONB, nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # What else the SDK sent (20261130_otlp_detail): SpanKind, Span.flags (a remote
+    # parent), the instrumentation scope, events and links, as otlp/schemas.Span has them.
+    Column("kind", SmallInteger, nullable=False, server_default=text("0")),
+    Column("flags", BigInteger, nullable=False, server_default=text("0")),
+    Column("scope", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("events", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("links", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     PrimaryKeyConstraint("client_id", "trace_id", "span_id"),
     # Staged spans older than the assembly window are swept by age.
     Index("ix_otlp_spans_received", "received_at"),
