@@ -33,8 +33,11 @@ class Trigger:
     table: str
 
 
+# Functions an index expression calls: made before the tables.
+INDEX_FUNCTIONS = ("workflow_log_search_document",)
 # In the order they must be created: a trigger after its function.
 FUNCTIONS = (
+    *INDEX_FUNCTIONS,
     "workflow_logs_record_rollup_delta",
     "workflow_log_rollup_fold",
     "workflow_logs_create_partition",
@@ -86,12 +89,15 @@ def _lz4_where_available() -> str:
 
 def build_from_source(connection: Connection) -> None:
     """Create the whole schema from this source alone, in an empty database."""
+    for name in INDEX_FUNCTIONS:
+        connection.exec_driver_sql(load(name))
     tables.metadata.create_all(connection)
     for table, parameters in tables.STORAGE.items():
         connection.exec_driver_sql(_storage(table, parameters))
     connection.exec_driver_sql(_lz4_where_available())
     for name in FUNCTIONS:
-        connection.exec_driver_sql(load(name))
+        if name not in INDEX_FUNCTIONS:
+            connection.exec_driver_sql(load(name))
     for trigger in TRIGGERS:
         connection.exec_driver_sql(load(trigger.name))
     for table in TENANT_ISOLATED:

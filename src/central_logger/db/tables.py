@@ -48,6 +48,10 @@ metadata = MetaData(
 
 # --- logs ------------------------------------------------------------------------------
 
+# Search (`q` on the list, logs/repository.py; issue 14): the words of a log, as the
+# function db/sql/workflow_log_search_document.sql makes them.
+SEARCH_DOCUMENT = "workflow_log_search_document(ticket_id, category, payload)"
+
 # Partitioned by day of executed_at (UTC), one partition per day: retention drops whole
 # days, and a query bounded in time reads only its days' indexes (docs/data-layer.md,
 # "Time partitions"). Partitions are made by db/sql/workflow_logs_create_partition.sql,
@@ -107,7 +111,20 @@ workflow_logs = Table(
         "ticket_id",
         postgresql_where=text("ticket_id IS NOT NULL"),
     ),
+    # Search (20261130_search): a log's words.
+    Index("ix_workflow_logs_search", text(SEARCH_DOCUMENT), postgresql_using="gin"),
     postgresql_partition_by="RANGE (executed_at)",
+)
+
+# Search: ticket ids by prefix, case-insensitively. text_pattern_ops compares bytes, so
+# the repository's range (~>=~, ~<~) over the lower-cased id is a prefix in any database
+# collation, and takes bound values (a LIKE with a bound pattern cannot use an index
+# under the list's generic plans).
+Index(
+    "ix_workflow_logs_client_ticket_prefix",
+    workflow_logs.c.client_id,
+    func.lower(workflow_logs.c.ticket_id).label("ticket_lower"),
+    postgresql_ops={"ticket_lower": "text_pattern_ops"},
 )
 
 # Every stored log's id, in one table for all partitions: the id is the client's

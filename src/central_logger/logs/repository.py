@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central_logger.db.driver import BoundValues, fetch_rows
+from central_logger.db.tables import SEARCH_DOCUMENT
 from central_logger.db.tables import workflow_log_ids as log_ids
 from central_logger.db.tables import workflow_logs as logs
 from central_logger.db.tenancy import tenants_in_table
@@ -124,7 +125,36 @@ class _Where:
             ("execution_time_seconds <=", query.max_execution_time),
         ]
         clauses.extend(f"{test} {self.bind(value)}" for test, value in bounds if value is not None)
+        if query.q is not None:
+            clauses.append(self._search(query.q))
         self.sql = " AND ".join(clauses) or "true"
+
+    def _search(self, q: str) -> str:
+        """A ticket id that starts with `q`, case-insensitively (a byte range over
+        ix_workflow_logs_client_ticket_prefix), or a log whose words include every word
+        of `q` (ix_workflow_logs_search)."""
+        prefix = q.lower()
+        ticket = f"lower(ticket_id) ~>=~ {self.bind(prefix)}"
+        above = prefix_upper_bound(prefix)
+        if above is not None:
+            ticket += f" AND lower(ticket_id) ~<~ {self.bind(above)}"
+        words = f"{SEARCH_DOCUMENT} @@ plainto_tsquery('simple', {self.bind(q)})"
+        return f"(({ticket}) OR {words})"
+
+
+def prefix_upper_bound(prefix: str) -> str | None:
+    """The least string above every string that starts with `prefix`, in byte order
+    (UTF-8 keeps code point order): its last character incremented; None when there is
+    none (every character is the highest code point). Python's lower() stands for
+    PostgreSQL's: they agree but for a few letters outside ASCII."""
+    while prefix:
+        last = ord(prefix[-1]) + 1
+        if last == 0xD800:  # surrogates are not characters: skip them
+            last = 0xE000
+        if last <= 0x10FFFF:
+            return prefix[:-1] + chr(last)
+        prefix = prefix[:-1]
+    return None
 
 
 _SUMMARY = ", ".join(c.name for c in SUMMARY_COLUMNS)

@@ -6,7 +6,14 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from central_logger.http.query import (
     LabelQueryText,
@@ -120,6 +127,16 @@ class ClientList(BaseModel):
     items: list[ClientSummary]
 
 
+def _has_a_word(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must contain a word")
+    return value
+
+
+# Normalised as stored labels are (a ticket id matches as written); NUL refused.
+SearchText = Annotated[LabelQueryText, AfterValidator(_has_a_word)]
+
+
 class LogFilters(BaseModel):
     """Query parameters that narrow the listing; every indexed column has one."""
 
@@ -136,6 +153,12 @@ class LogFilters(BaseModel):
     min_execution_time: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
     max_execution_time: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
     client_id: QueryText | None = Field(None, description="Admin keys only: one tenant")
+    q: SearchText | None = Field(
+        None,
+        description="Search: logs whose ticket id starts with it (case-insensitively), or"
+        " whose words (ticket id, category, and the payload's text: step names, errors,"
+        " inputs, outputs) include every word of it",
+    )
 
 
 class CursorPosition(BaseModel):

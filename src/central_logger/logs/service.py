@@ -160,6 +160,7 @@ def log_query(tenancy: Tenancy, filters: LogFilters) -> LogQuery:
         executed_to=filters.to,
         min_execution_time=filters.min_execution_time,
         max_execution_time=filters.max_execution_time,
+        q=filters.q.strip() if filters.q else None,
     )
 
 
