@@ -41,8 +41,12 @@ FUNCTIONS = (
     "workflow_logs_record_rollup_delta",
     "workflow_log_rollup_fold",
     "workflow_logs_create_partition",
+    "workflow_logs_record_values",
 )
-TRIGGERS = (Trigger("workflow_logs_rollup_delta", table=tables.workflow_logs.name),)
+TRIGGERS = (
+    Trigger("workflow_logs_rollup_delta", table=tables.workflow_logs.name),
+    Trigger("workflow_logs_values", table=tables.workflow_logs.name),
+)
 
 TENANT_POLICY = "tenant_isolation"
 # The tables whose rows belong to a tenant, each under the tenant_isolation policy.
@@ -53,6 +57,7 @@ TENANT_ISOLATED = tuple(
         tables.workflow_logs,
         tables.workflow_log_ids,
         tables.otlp_spans,
+        tables.label_values,
         tables.rollup_pending,
         tables.rollup_hourly,
         tables.rollup_daily,

@@ -209,6 +209,21 @@ histogram_pending = _dimension_rollup("workflow_log_rollup_histogram_pending", "
 histogram_hourly = _dimension_rollup("workflow_log_rollup_histogram_hourly", "hour")
 histogram_daily = _dimension_rollup("workflow_log_rollup_histogram_daily", "day")
 
+# --- pick-lists --------------------------------------------------------------------------
+
+# Every label value a tenant's logs have used (20261130_search): written by the trigger
+# workflow_logs_values (db/sql/), read by GET /api/v1/logs/values. Values are kept when
+# retention deletes the logs that used them.
+LABEL_FIELDS = ("environment", "status", "category", "workflow_version", "resolution_status")
+label_values = Table(
+    "workflow_log_values",
+    metadata,
+    Column("client_id", Text, nullable=False),
+    Column("field", Text, nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("client_id", "field", "value"),
+)
+
 # --- OpenTelemetry -----------------------------------------------------------------------
 
 # Spans staged until their trace's log is whole (otlp/).

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central_logger.db.driver import BoundValues, fetch_rows
 from central_logger.db.tables import SEARCH_DOCUMENT
+from central_logger.db.tables import label_values as values
 from central_logger.db.tables import workflow_log_ids as log_ids
 from central_logger.db.tables import workflow_logs as logs
 from central_logger.db.tenancy import tenants_in_table
@@ -294,3 +295,15 @@ async def upsert_refreshing_payload(conn: AsyncConnection, *, client_id: str, ro
         )
         .values(payload=payload)
     )
+
+
+async def select_values(
+    conn: AsyncConnection, *, client_id: str | None, field: str, limit: int
+) -> list[str]:
+    """The values the tenant's logs (every tenant's, for None) use in `field`, in
+    order, up to `limit`: one primary-key range read of workflow_log_values."""
+    statement = select(values.c.value).where(values.c.field == field)
+    if client_id is not None:
+        statement = statement.where(values.c.client_id == client_id)
+    statement = statement.group_by(values.c.value).order_by(values.c.value).limit(limit)
+    return list((await conn.execute(statement)).scalars())

@@ -119,6 +119,22 @@ class LogPage(BaseModel):
     next_cursor: str | None
 
 
+LabelField = Literal["environment", "status", "category", "workflow_version", "resolution_status"]
+
+
+class LogValuesParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    field: LabelField = Field(description="The label whose values to list")
+    client_id: QueryText | None = Field(None, description="Admin keys only: one tenant")
+
+
+class LogValues(BaseModel):
+    field: LabelField
+    values: list[str] = Field(description="In order; at most VALUES_LIMIT")
+    complete: bool = Field(description="False when there are more values than listed")
+
+
 class ClientSummary(BaseModel):
     client_id: str
 
