@@ -14,14 +14,17 @@ import {
   filtersFromSearch,
   filtersToSearch,
   PAGE_SIZES,
+  withFilter,
   type FilterName,
   type LogFilters,
 } from "./filters";
 import { RetentionNote } from "./RetentionNote";
 import { useLogs } from "./useLogs";
+import { useLogValues, type PickListField } from "./useLogValues";
 import { useLink, withCarried } from "../../lib/links";
 
 const LABELS: Record<FilterName, string> = {
+  q: "Search",
   status: "Status",
   category: "Category",
   environment: "Environment",
@@ -63,6 +66,89 @@ function useColumns(detailSearch: string, showClient: boolean, link: (to: string
   );
 }
 
+/** A filter whose values come from the tenant's logs: a list to pick from, or, when
+ *  there are more values than the list holds, a text box that suggests them. */
+function PickList({
+  name,
+  value,
+  onChange,
+}: {
+  name: PickListField;
+  value: string;
+  onChange: (value: string) => void;
+}) {
+  const values = useLogValues(name);
+  const listed = values.data?.values ?? [];
+  if (values.data && !values.data.complete) {
+    return (
+      <label className="field">
+        <span>{LABELS[name]}</span>
+        <input name={name} list={`${name}-values`} value={value} onChange={(e) => onChange(e.target.value)} />
+        <datalist id={`${name}-values`}>
+          {listed.map((v) => (
+            <option key={v} value={v} />
+          ))}
+        </datalist>
+      </label>
+    );
+  }
+  const options = value && !listed.includes(value) ? [value, ...listed] : listed;
+  return (
+    <label className="field">
+      <span>{LABELS[name]}</span>
+      <select name={name} value={value} onChange={(e) => onChange(e.target.value)} data-testid={`pick-${name}`}>
+        <option value="">{values.isPending ? "Loading…" : "Any"}</option>
+        {options.map((v) => (
+          <option key={v} value={v}>
+            {v}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+/** One box: ticket ids by prefix, and words of errors, step names and payloads. */
+function SearchBox({ filters, onApply }: { filters: LogFilters; onApply: (f: LogFilters) => void }) {
+  const [draft, setDraft] = useState(filters.values.q ?? "");
+  return (
+    <form
+      className="search-box"
+      role="search"
+      onSubmit={(e) => {
+        e.preventDefault();
+        onApply(withFilter(filters, "q", draft));
+      }}
+    >
+      <input
+        type="search"
+        name="q"
+        aria-label="Search runs"
+        placeholder="Search: a ticket id (or its start), or words of an error, a step, a payload"
+        value={draft}
+        maxLength={255}
+        onChange={(e) => setDraft(e.target.value)}
+        data-testid="search-input"
+      />
+      <button type="submit" className="button button-primary">
+        Search
+      </button>
+      {filters.values.q ? (
+        <button
+          type="button"
+          className="button button-ghost"
+          onClick={() => {
+            setDraft("");
+            onApply(withFilter(filters, "q", null));
+          }}
+        >
+          Clear search
+        </button>
+      ) : null}
+    </form>
+  );
+}
+
 function FilterForm({ filters, onApply }: { filters: LogFilters; onApply: (f: LogFilters) => void }) {
   const initial = () => {
     const draft: Record<string, string> = {};
@@ -99,6 +185,10 @@ function FilterForm({ filters, onApply }: { filters: LogFilters; onApply: (f: Lo
     </label>
   );
 
+  const pick = (name: PickListField) => (
+    <PickList key={name} name={name} value={draft[name] ?? ""} onChange={(v) => setDraft({ ...draft, [name]: v })} />
+  );
+
   const active = activeFilterCount(filters);
   return (
     <details className="filters-box" open={wideScreen()} data-testid="filters-box">
@@ -106,22 +196,16 @@ function FilterForm({ filters, onApply }: { filters: LogFilters; onApply: (f: Lo
         Filters{active ? ` (${active})` : ""}
       </summary>
     <form className="filters" onSubmit={submit} aria-label="Filters">
-      {field("status", "text", { list: "status-options", placeholder: "e.g. SUCCESS" })}
-      {field("category")}
-      {field("environment")}
+      {pick("status")}
+      {pick("category")}
+      {pick("environment")}
       {field("ticket_id")}
-      {field("workflow_version")}
-      {field("resolution_status")}
+      {pick("workflow_version")}
+      {pick("resolution_status")}
       {field("from", "datetime-local")}
       {field("to", "datetime-local")}
       {field("min_execution_time", "number", { min: "0", step: "any" })}
       {field("max_execution_time", "number", { min: "0", step: "any" })}
-      <datalist id="status-options">
-        <option value="SUCCESS" />
-        <option value="FAILURE" />
-        <option value="ERROR" />
-        <option value="TIMEOUT" />
-      </datalist>
       <div className="filters-actions">
         <button type="submit" className="button button-primary">
           Apply filters
@@ -210,6 +294,8 @@ export default function LogsPage() {
       </header>
 
       <RetentionNote from={filters.values.from} />
+
+      <SearchBox key={filters.values.q ?? ""} filters={filters} onApply={apply} />
 
       <FilterForm key={filterKey} filters={filters} onApply={apply} />
 
