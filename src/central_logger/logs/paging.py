@@ -72,8 +72,11 @@ async def read_page(
     `limit` rows after `offset` (or after the cursor), and the rows matching the
     filters counted up to `count_limit` (a window that would take the page past
     `offset` counts at least that far, so the page starts where it should)."""
+    days = await partitions.days_for_reading(conn)
+    if query.q is not None:
+        await repository.plan_with_the_values(conn)
     spans = windows(
-        await partitions.days_for_reading(conn),
+        days,
         executed_from=query.executed_from,
         executed_to=query.executed_to,
         newest_first=newest_first,

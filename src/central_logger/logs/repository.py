@@ -204,6 +204,14 @@ async def select_page(
     return Page(items=rows, matching=counted)
 
 
+async def plan_with_the_values(conn: AsyncConnection) -> None:
+    """For the rest of this transaction, a plan made for each execution's own values.
+    A search needs it: under a generic plan the planner cannot tell a rare word from a
+    common one, and chose to walk the newest-first index computing every row's words
+    (190 ms a page against ~10 ms; docs/performance.md, "Search")."""
+    await conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
+
+
 async def count_matching(conn: AsyncConnection, *, query: LogQuery, limit: int) -> int:
     """For an empty page, which carries no count of its own."""
     where = _Where(query)

@@ -200,6 +200,7 @@ export function TraceView({ trace }: { trace: ParsedTrace }) {
                 className="step"
                 data-testid="trace-step"
                 data-index={item.index}
+                data-depth={rows[item.index].depth}
                 ref={virtualizer.measureElement}
                 style={{ position: "absolute", top: 0, left: 0, right: 0, transform: `translateY(${item.start}px)` }}
               >
@@ -211,7 +212,7 @@ export function TraceView({ trace }: { trace: ParsedTrace }) {
       ) : (
         <ol className="steps" data-testid="trace">
           {rows.map((node) => (
-            <li key={node.key} className="step" data-testid="trace-step">
+            <li key={node.key} className="step" data-testid="trace-step" data-depth={node.depth}>
               {row(node)}
             </li>
           ))}

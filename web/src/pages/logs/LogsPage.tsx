@@ -1,4 +1,4 @@
-import { useMemo, useState, type FormEvent } from "react";
+import { useEffect, useMemo, useState, type FormEvent } from "react";
 import { Link, useLocation, useNavigate, useSearchParams } from "react-router";
 import { createColumnHelper, flexRender, getCoreRowModel, useReactTable } from "@tanstack/react-table";
 import type { LogItem } from "../../api/types";
@@ -66,8 +66,8 @@ function useColumns(detailSearch: string, showClient: boolean, link: (to: string
   );
 }
 
-/** A filter whose values come from the tenant's logs: a list to pick from, or, when
- *  there are more values than the list holds, a text box that suggests them. */
+/** A filter whose values come from the tenant's logs: a text box whose list (the
+ *  browser's own, from a datalist) offers every value in use; any text still goes. */
 function PickList({
   name,
   value,
@@ -78,39 +78,33 @@ function PickList({
   onChange: (value: string) => void;
 }) {
   const values = useLogValues(name);
-  const listed = values.data?.values ?? [];
-  if (values.data && !values.data.complete) {
-    return (
-      <label className="field">
-        <span>{LABELS[name]}</span>
-        <input name={name} list={`${name}-values`} value={value} onChange={(e) => onChange(e.target.value)} />
-        <datalist id={`${name}-values`}>
-          {listed.map((v) => (
-            <option key={v} value={v} />
-          ))}
-        </datalist>
-      </label>
-    );
-  }
-  const options = value && !listed.includes(value) ? [value, ...listed] : listed;
+  const listId = `${name}-values`;
   return (
     <label className="field">
       <span>{LABELS[name]}</span>
-      <select name={name} value={value} onChange={(e) => onChange(e.target.value)} data-testid={`pick-${name}`}>
-        <option value="">{values.isPending ? "Loading…" : "Any"}</option>
-        {options.map((v) => (
-          <option key={v} value={v}>
-            {v}
-          </option>
+      <input
+        name={name}
+        list={listId}
+        value={value}
+        autoComplete="off"
+        placeholder={values.data?.values.length ? "Any (pick or type)" : undefined}
+        onChange={(e) => onChange(e.target.value)}
+      />
+      <datalist id={listId} data-testid={`values-${name}`}>
+        {(values.data?.values ?? []).map((v) => (
+          <option key={v} value={v} />
         ))}
-      </select>
+      </datalist>
     </label>
   );
 }
 
 /** One box: ticket ids by prefix, and words of errors, step names and payloads. */
 function SearchBox({ filters, onApply }: { filters: LogFilters; onApply: (f: LogFilters) => void }) {
-  const [draft, setDraft] = useState(filters.values.q ?? "");
+  const applied = filters.values.q ?? "";
+  const [draft, setDraft] = useState(applied);
+  // The box follows the URL (back, forward, a link with q).
+  useEffect(() => setDraft(applied), [applied]);
   return (
     <form
       className="search-box"
@@ -295,7 +289,7 @@ export default function LogsPage() {
 
       <RetentionNote from={filters.values.from} />
 
-      <SearchBox key={filters.values.q ?? ""} filters={filters} onApply={apply} />
+      <SearchBox filters={filters} onApply={apply} />
 
       <FilterForm key={filterKey} filters={filters} onApply={apply} />
 
