@@ -197,4 +197,14 @@ async def test_a_new_day_partition_has_the_search_indexes_and_words_use_them(
             " @@ plainto_tsquery('simple', 'refused')",
         )
         assert f"Bitmap Index Scan on {partition}_workflow_log_search_document_idx" in words
+        # Under row-level security only LEAKPROOF functions may lead an index scan:
+        # the migration (run here as a superuser) marks the search's.
+        marked = conn.execute(
+            "SELECT p.oid::regprocedure::text, p.proleakproof FROM pg_proc p"
+            " WHERE p.oid IN ('pg_catalog.ts_match_vq(tsvector, tsquery)'::regprocedure,"
+            " 'pg_catalog.lower(text)'::regprocedure,"
+            " 'workflow_log_search_document(text, text, jsonb)'::regprocedure)"
+        ).fetchall()
+        assert len(marked) == 3
+        assert all(leakproof for _, leakproof in marked), marked
         conn.execute(f"DROP TABLE {partition}")

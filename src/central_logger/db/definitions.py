@@ -43,6 +43,8 @@ FUNCTIONS = (
     "workflow_logs_create_partition",
     "workflow_logs_record_values",
 )
+# Run after the functions: marks that take a superuser (skipped, with a warning, without).
+SUPERUSER_MARKS = ("workflow_log_search_leakproof",)
 TRIGGERS = (
     Trigger("workflow_logs_rollup_delta", table=tables.workflow_logs.name),
     Trigger("workflow_logs_values", table=tables.workflow_logs.name),
@@ -103,6 +105,8 @@ def build_from_source(connection: Connection) -> None:
     for name in FUNCTIONS:
         if name not in INDEX_FUNCTIONS:
             connection.exec_driver_sql(load(name))
+    for name in SUPERUSER_MARKS:
+        connection.exec_driver_sql(load(name))
     for trigger in TRIGGERS:
         connection.exec_driver_sql(load(trigger.name))
     for table in TENANT_ISOLATED:

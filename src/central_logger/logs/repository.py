@@ -205,10 +205,9 @@ async def select_page(
 
 
 async def plan_with_the_values(conn: AsyncConnection) -> None:
-    """For the rest of this transaction, a plan made for each execution's own values.
-    A search needs it: under a generic plan the planner cannot tell a rare word from a
-    common one, and chose to walk the newest-first index computing every row's words
-    (190 ms a page against ~10 ms; docs/performance.md, "Search")."""
+    """For the rest of this transaction, a plan made for each execution's own values: a
+    generic plan cannot tell a rare word (read the index) from a common one (walk the
+    newest-first index), nor a short ticket prefix from a long one."""
     await conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
 
 
