@@ -96,6 +96,10 @@ def prepare(server: str, name: str, variant: str) -> str:
             )
         if variant == "trgm":
             conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+            # As the migration does for full-text: LIKE and lower() may lead an index scan
+            # under row-level security only when LEAKPROOF.
+            conn.execute("ALTER FUNCTION pg_catalog.textlike(text, text) LEAKPROOF")
+            conn.execute("ALTER FUNCTION pg_catalog.lower(text) LEAKPROOF")
             conn.execute(
                 f"CREATE INDEX ix_workflow_logs_trgm ON workflow_logs"
                 f" USING gin (({_TRIGRAM_TEXT}) gin_trgm_ops)"
