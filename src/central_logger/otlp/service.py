@@ -1,7 +1,9 @@
-"""Traces into workflow logs. The root span is the run; its descendants, in start
-order, are the steps of `payload.trace`. Spans are staged, so a trace whose spans
-arrive in several requests, in any order, ends up as one whole log: it is written
-when its root arrives and its trace is refreshed as later spans come."""
+"""Traces into workflow logs (docs/ingest.md, "How spans become a run"). The root span
+is the run; every other span, by start time and then parent before child, is a step
+of `payload.trace`, with its kind, status, attributes, events, links and scope.
+Spans are staged, so a trace whose spans arrive in several requests, in any order,
+ends up as one whole log: it is written when its root arrives and its trace is
+refreshed as later spans come."""
 
 from __future__ import annotations
 
