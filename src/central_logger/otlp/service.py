@@ -323,8 +323,15 @@ async def run_span_purger(engine: AsyncEngine, *, interval_seconds: float = 3600
         try:
             async with engine.begin() as conn:
                 await state_tenant(conn, None)
-                await repository.delete_spans_received_before(
+                purged = await repository.delete_spans_received_before(
                     conn, seconds_ago=STAGED_SPAN_TTL_SECONDS
+                )
+            if purged:
+                # Spans whose trace never got a root (docs/ingest.md): said, not silent.
+                logger.warning(
+                    "purged %d staged spans whose trace got no root in %d hours",
+                    purged,
+                    STAGED_SPAN_TTL_SECONDS // 3600,
                 )
         except Exception as exc:  # retried at the next interval
             logger.warning("could not purge staged spans: %s", type(exc).__name__)
