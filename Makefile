@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-api lint format demo bench bench-full wrk faults dist test-deploy
+.PHONY: help install run test test-api lint format demo bench bench-full wrk faults dist test-deploy otel-js
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'

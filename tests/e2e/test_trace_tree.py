@@ -66,7 +66,9 @@ def _nested_run() -> dict[str, Any]:
                  "exception": {"type": "ConnectionError", "message": "mail server refused",
                                "stacktrace": STACK}},
             ],
-            "otel": {"span_id": "root"},
+            "otel": {"span_id": "root", "root_span": "POST /triage", "kind": "SERVER",
+                     "exception": {"type": "TimeoutError", "message": "gave up",
+                                   "stacktrace": "Traceback: the root's own"}},
         },
     }  # fmt: skip
 
@@ -92,6 +94,9 @@ def test_steps_nest_collapse_and_show_their_details(page: Page, api: httpx.Clien
     expect(steps.nth(0).locator(".step-share")).to_have_text("60.0%")
     expect(steps.nth(1).locator(".step-share")).to_have_text("30.0%")
     expect(page.get_by_test_id("trace-shape")).to_contain_text("2 levels deep")
+    # The run's own span: its exception, which no step shows.
+    expect(page.get_by_test_id("run-span")).to_contain_text("POST /triage")
+    expect(page.get_by_test_id("run-exception")).to_contain_text("TimeoutError: gave up")
 
     # Collapse and expand classify's children.
     toggle = steps.nth(0).get_by_test_id("tree-toggle")

@@ -9,7 +9,7 @@ import { Time } from "../../components/Time";
 import { formatDuration } from "../../lib/format";
 import { useLink } from "../../lib/links";
 import { parseTrace } from "./trace";
-import { TraceView } from "./TraceTree";
+import { RunSpan, TraceView } from "./TraceTree";
 
 function Fact({ label, children }: { label: string; children: React.ReactNode }) {
   return (
@@ -104,6 +104,7 @@ export default function LogDetailPage() {
 
       <section className="card" aria-labelledby="trace-title">
         <h2 id="trace-title">Trace {trace.steps.length ? <span className="muted small">· {trace.steps.length} steps</span> : null}</h2>
+        <RunSpan payload={payload} />
         <TraceView trace={trace} />
       </section>
 

@@ -56,6 +56,30 @@ function StepDetail({ node, label }: { node: TreeNode; label: string }) {
   );
 }
 
+/** The run's own span (payload.otel, from OpenTelemetry): its kind, status message and
+ *  exception, which no step shows. */
+export function RunSpan({ payload }: { payload: JsonObject | undefined }) {
+  const otel = payload && isObject(payload.otel) ? payload.otel : null;
+  if (!otel) return null;
+  const exception = isObject(otel.exception) ? otel.exception : null;
+  return (
+    <div className="run-span small" data-testid="run-span">
+      <span className="muted">Run span</span> <strong>{text(otel.root_span) ?? "—"}</strong>
+      {text(otel.kind) ? <span className="muted"> · {text(otel.kind)?.toLowerCase()}</span> : null}
+      {text(otel.status_message) ? <span> · {text(otel.status_message)}</span> : null}
+      {exception ? (
+        <div className="exception" data-testid="run-exception">
+          <p className="exception-title">
+            <strong>{text(exception.type) ?? "Exception"}</strong>
+            {text(exception.message) ? `: ${text(exception.message)}` : ""}
+          </p>
+          {text(exception.stacktrace) ? <pre className="stacktrace">{text(exception.stacktrace)}</pre> : null}
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
 function StepRow({
   node,
   total,
