@@ -6,14 +6,17 @@ rule; the step order."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import orjson
+import psycopg
 import pytest
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
@@ -30,7 +33,10 @@ from opentelemetry.trace import (
     set_span_in_context,
 )
 
+from central_logger.db.engine import create_engine
+from central_logger.db.tenancy import state_tenant
 from central_logger.main import create_app
+from central_logger.otlp.service import write_rootless_traces
 from central_logger.settings import Settings
 from tests.api.conftest import TENANT_A_KEY, TENANT_B_KEY, auth
 from tests.api.live import LiveServer
@@ -295,3 +301,47 @@ def test_a_remote_parent_root_that_cannot_make_a_log_is_reported(live: str) -> N
     partial = response.json()["partialSuccess"]
     assert int(partial["rejectedSpans"]) == 1
     assert "executed_at" in partial["errorMessage"]
+
+
+async def _write_rootless(settings: Settings) -> int:
+    engine = create_engine(settings, settings.database_url)
+    try:
+        async with engine.begin() as conn:
+            await state_tenant(conn, None)
+            written = await write_rootless_traces(conn, max_future=timedelta(hours=1))
+            # A second pass finds the log written: nothing to do for this trace.
+            await write_rootless_traces(conn, max_future=timedelta(hours=1))
+            return written
+    finally:
+        await engine.dispose()
+
+
+def test_a_trace_whose_root_never_comes_is_written_without_it(
+    live: str, settings: Settings, database_url: str
+) -> None:
+    """An INTERNAL span whose parent never arrives, from an exporter that sets no flags:
+    staged, no log yet; once its spans are ROOTLESS_AFTER_SECONDS old, the purger's
+    pass writes the log from its earliest span whose parent is not in the trace."""
+    trace_id = uuid.uuid4().hex
+    start = time.time_ns() - 3_600 * 10**9
+    times = {"startTimeUnixNano": str(start), "endTimeUnixNano": str(start + 5_000_000)}
+    response = _post(
+        live,
+        _json_span(trace_id, "b" * 16, "f" * 16, "consume-ticket", **times),
+        _json_span(trace_id, "c" * 16, "b" * 16, "classify", **times),
+    )
+    assert response.status_code == 200, response.text
+    assert response.json() == {}
+    log_url = f"{live}/api/v1/logs/{uuid.UUID(hex=trace_id)}"
+    assert httpx.get(log_url, headers=auth(TENANT_A_KEY)).status_code == 404
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE otlp_spans SET received_at = now() - interval '20 minutes' WHERE trace_id = %s",
+            (trace_id,),
+        )
+    assert asyncio.run(_write_rootless(settings)) >= 1
+    log = httpx.get(log_url, headers=auth(TENANT_A_KEY)).json()
+    assert log["payload"]["otel"]["root_span"] == "consume-ticket"
+    assert log["payload"]["otel"]["remote_parent_span_id"] == "f" * 16
+    assert [s["name"] for s in log["payload"]["trace"]] == ["classify"]
+    assert httpx.get(log_url, headers=auth(TENANT_B_KEY)).status_code == 404

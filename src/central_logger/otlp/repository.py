@@ -71,6 +71,30 @@ async def select_trace_spans(
     return result.mappings().all()
 
 
+async def select_traces_received_before(
+    conn: AsyncConnection, *, seconds_ago: int, window_seconds: int
+) -> list[tuple[str, str]]:
+    """(client_id, trace_id) of the traces that got spans in the `window_seconds` before
+    `seconds_ago` seconds ago and none since, in order (the window keeps the hourly
+    pass from reading a day of staged spans)."""
+    result = await conn.execute(
+        text(
+            """
+            SELECT DISTINCT s.client_id, s.trace_id FROM otlp_spans AS s
+            WHERE s.received_at >= now() - make_interval(secs => :s + :w)
+              AND s.received_at < now() - make_interval(secs => :s)
+              AND NOT EXISTS (
+                  SELECT 1 FROM otlp_spans AS later
+                  WHERE later.client_id = s.client_id AND later.trace_id = s.trace_id
+                    AND later.received_at >= now() - make_interval(secs => :s))
+            ORDER BY s.client_id, s.trace_id
+            """
+        ),
+        {"s": seconds_ago, "w": window_seconds},
+    )
+    return [(row.client_id, row.trace_id) for row in result]
+
+
 async def delete_spans_received_before(conn: AsyncConnection, *, seconds_ago: int) -> int:
     result = await conn.execute(
         text("DELETE FROM otlp_spans WHERE received_at < now() - make_interval(secs => :s)"),

@@ -50,6 +50,10 @@ logger = logging.getLogger(__name__)
 
 # Spans of a trace whose root never came are kept this long.
 STAGED_SPAN_TTL_SECONDS = 24 * 3600
+# A trace whose root has not come this long after its spans is written without it.
+ROOTLESS_AFTER_SECONDS = 15 * 60
+# How far back each (hourly) pass looks for such traces: two passes' worth.
+ROOTLESS_WINDOW_SECONDS = 2 * 3600
 _OURS = {TICKET_KEY, CATEGORY_KEY, RESOLUTION_KEY, STATUS_KEY, STEP_INPUT_KEY, STEP_OUTPUT_KEY}
 
 
@@ -141,11 +145,15 @@ def _step(span: Mapping[str, Any], root_resource: Mapping[str, Any]) -> dict[str
     return step
 
 
-def _root_of(spans: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+def _root_of(
+    spans: Sequence[Mapping[str, Any]], *, orphans_too: bool = False
+) -> Mapping[str, Any] | None:
     """The run's span: the earliest span without a parent; else the earliest whose
     parent the exporter marks remote (Span.flags); else the earliest SERVER or CONSUMER
     span whose parent is not in the trace (a trace continued from upstream, from an
-    exporter that sets no flags); else None: the root has not arrived yet."""
+    exporter that sets no flags); else, with `orphans_too` (a trace whose root has not
+    come for ROOTLESS_AFTER_SECONDS), the earliest span whose parent is not in the
+    trace; else None: the root has not arrived yet."""
     ids = {s["span_id"] for s in spans}
 
     def earliest(candidates: list[Mapping[str, Any]]) -> Mapping[str, Any] | None:
@@ -157,6 +165,7 @@ def _root_of(spans: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
         or earliest(
             [s for s in spans if s["parent_span_id"] not in ids and s["kind"] in ENTRY_KINDS]
         )
+        or (earliest([s for s in spans if s["parent_span_id"] not in ids]) if orphans_too else None)
     )
 
 
@@ -207,9 +216,11 @@ def _workflow_value(ordered: Sequence[Mapping[str, Any]], key: str) -> Any:
     )
 
 
-def log_of_trace(spans: Sequence[Mapping[Any, Any]]) -> dict[str, Any] | None:
+def log_of_trace(
+    spans: Sequence[Mapping[Any, Any]], *, orphans_too: bool = False
+) -> dict[str, Any] | None:
     """The workflow log of one trace's spans, or None while its root has not arrived."""
-    root = _root_of(spans)
+    root = _root_of(spans, orphans_too=orphans_too)
     if root is None:
         return None
     steps = [s for s in in_step_order(spans) if s is not root]
@@ -317,12 +328,46 @@ async def ingest_spans(
     return refused
 
 
-async def run_span_purger(engine: AsyncEngine, *, interval_seconds: float = 3600) -> None:
+async def write_rootless_traces(conn: AsyncConnection, *, max_future: timedelta) -> int:
+    """Write the log of every staged trace whose root has not come in
+    ROOTLESS_AFTER_SECONDS, from its earliest span whose parent is not in the trace (an
+    exporter that marks no remote parent, a root lost upstream): such spans are never
+    dropped unseen. Returns the logs written; a trace whose log is refused is logged."""
+    now = datetime.now(UTC)
+    keys = await repository.select_traces_received_before(
+        conn, seconds_ago=ROOTLESS_AFTER_SECONDS, window_seconds=ROOTLESS_WINDOW_SECONDS
+    )
+    written = 0
+    for client_id, client_keys in itertools.groupby(keys, key=lambda k: k[0]):
+        trace_ids = [trace_id for _, trace_id in client_keys]
+        staged = await repository.select_trace_spans(conn, client_id=client_id, trace_ids=trace_ids)
+        rows: list[LogRow] = []
+        for trace_id, trace_spans in itertools.groupby(staged, key=lambda s: s["trace_id"]):
+            spans = list(trace_spans)
+            if log_of_trace(spans) is not None:
+                continue  # its root came: the log was written then
+            log = log_of_trace(spans, orphans_too=True)
+            assert log is not None
+            row = to_row(log, check_nul=True, max_future=max_future, now=now)
+            if isinstance(row, LogRow):
+                rows.append(row)
+            else:
+                reasons = "; ".join(f"{e.field}: {e.reason}" for e in row)
+                logger.warning("rootless trace %s of %s refused: %s", trace_id, client_id, reasons)
+        await logs_service.store_trace_logs(conn, client_id=client_id, rows=rows)
+        written += len(rows)
+    return written
+
+
+async def run_span_purger(
+    engine: AsyncEngine, *, max_future: timedelta, interval_seconds: float = 3600
+) -> None:
     while True:
         await asyncio.sleep(interval_seconds)
         try:
             async with engine.begin() as conn:
                 await state_tenant(conn, None)
+                await write_rootless_traces(conn, max_future=max_future)
                 purged = await repository.delete_spans_received_before(
                     conn, seconds_ago=STAGED_SPAN_TTL_SECONDS
                 )
