@@ -29,6 +29,7 @@ from central_logger.http.responses import ORJSONResponse
 from central_logger.http.security import install_security
 from central_logger.http.server import install_shutdown_cancellation_log, watch_supervisor
 from central_logger.http.state import AppState
+from central_logger.insights.router import router as insights_router
 from central_logger.logs.router import router as logs_router
 from central_logger.logs.writer import LogWriter
 from central_logger.metrics.router import router as metrics_router
@@ -120,7 +121,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             offload=CpuOffload(
                 processes=settings.parse_processes,
                 min_bytes=UNBUDGETED_BODY_BYTES,
-                preload=["central_logger.logs.preparation"],
+                preload=["central_logger.logs.preparation", "central_logger.otlp.codec"],
             ),
         )
         background = [
@@ -209,6 +210,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.include_router(audit_router)
     app.include_router(prometheus_router)
     app.include_router(retention_router)
+    app.include_router(insights_router)
     if dashboard_is_built():
         app.mount("/", DashboardFiles(directory=STATIC_DIR, html=True), name="dashboard")
     return app

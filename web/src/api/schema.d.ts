@@ -133,6 +133,74 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/insights/anomalies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Insights Anomalies */
+        get: operations["get_insights_anomalies"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/insights/patterns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Insights Patterns */
+        get: operations["get_insights_patterns"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/insights/trends": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Insights Trends */
+        get: operations["get_insights_trends"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/insights/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Insights Versions */
+        get: operations["get_insights_versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/keys": {
         parameters: {
             query?: never;
@@ -332,6 +400,59 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** Anomalies */
+        Anomalies: {
+            /** Anomalies */
+            anomalies: components["schemas"]["AnomalyRead"][];
+            /**
+             * From
+             * Format: date-time
+             */
+            from: string;
+            /**
+             * To
+             * Format: date-time
+             */
+            to: string;
+        };
+        /** AnomalyRead */
+        AnomalyRead: {
+            /** Category */
+            category: string;
+            /** Client Id */
+            client_id: string;
+            /**
+             * Direction
+             * @enum {string}
+             */
+            direction: "up" | "down";
+            /** Environment */
+            environment: string;
+            /** Expected */
+            expected: number;
+            /** Explanation */
+            explanation: string;
+            /**
+             * Hour
+             * Format: date-time
+             */
+            hour: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "failure_rate" | "run_count" | "p95";
+            /** Observed */
+            observed: number;
+            /** Runs */
+            runs: number;
+            /** Score */
+            score: number;
+            /** Usual High */
+            usual_high: number;
+            /** Usual Low */
+            usual_low: number;
+        };
         /** ApiKeyCreated */
         ApiKeyCreated: {
             /** Client Id */
@@ -484,6 +605,23 @@ export interface components {
             success_rate: number;
             /** Successful Runs */
             successful_runs: number;
+        };
+        /** CategoryTrend */
+        CategoryTrend: {
+            /** Category */
+            category: string;
+            /** First Half Success Rate */
+            first_half_success_rate: number | null;
+            /** P95 Ratio */
+            p95_ratio: number | null;
+            /** Points */
+            points: components["schemas"]["TrendPoint"][];
+            /** Runs */
+            runs: number;
+            /** Second Half Success Rate */
+            second_half_success_rate: number | null;
+            /** Success Rate Change */
+            success_rate_change: number | null;
         };
         /** ClientList */
         ClientList: {
@@ -745,6 +883,64 @@ export interface components {
             /** Items */
             items: components["schemas"]["ApiKeyInfo"][];
         };
+        /** PatternRead */
+        PatternRead: {
+            /** Categories */
+            categories: string[];
+            /** Client Ids */
+            client_ids: string[];
+            /** Count */
+            count: number;
+            /** Example Run Ids */
+            example_run_ids: string[];
+            /**
+             * First Seen
+             * Format: date-time
+             */
+            first_seen: string;
+            /** Id */
+            id: string;
+            /**
+             * Last Seen
+             * Format: date-time
+             */
+            last_seen: string;
+            /** New */
+            new: boolean;
+            /** Statuses */
+            statuses: string[];
+            /** Step */
+            step: string | null;
+            /** Template */
+            template: string;
+            /** Versions */
+            versions: string[];
+        };
+        /** Patterns */
+        Patterns: {
+            /**
+             * Failed Runs
+             * @description failed runs read (at most `sample_limit`)
+             */
+            failed_runs: number;
+            /**
+             * From
+             * Format: date-time
+             */
+            from: string;
+            /** Patterns */
+            patterns: components["schemas"]["PatternRead"][];
+            /**
+             * Sampled
+             * @description true when the range held more failed runs than read
+             */
+            sampled: boolean;
+            /**
+             * To
+             * Format: date-time
+             */
+            to: string;
+        };
         /** Problem */
         Problem: {
             /** Detail */
@@ -838,6 +1034,114 @@ export interface components {
             runs: number;
             /** Status */
             status: string;
+        };
+        /** TrendPoint */
+        TrendPoint: {
+            /** P95 Execution Time Seconds */
+            p95_execution_time_seconds: number | null;
+            /** Runs */
+            runs: number;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /** Success Rate */
+            success_rate: number | null;
+        };
+        /** Trends */
+        Trends: {
+            /**
+             * Bucket
+             * @enum {string}
+             */
+            bucket: "hour" | "day";
+            /** Categories */
+            categories: components["schemas"]["CategoryTrend"][];
+            /**
+             * From
+             * Format: date-time
+             */
+            from: string;
+            /**
+             * To
+             * Format: date-time
+             */
+            to: string;
+        };
+        /** VersionComparison */
+        VersionComparison: {
+            baseline: components["schemas"]["VersionStats"];
+            candidate: components["schemas"]["VersionStats"];
+            difference: components["schemas"]["VersionDifference"];
+        };
+        /**
+         * VersionDifference
+         * @description Candidate minus baseline.
+         */
+        VersionDifference: {
+            /** P95 Ratio */
+            p95_ratio: number | null;
+            /**
+             * P Value
+             * @description two-proportion z-test, two-sided
+             */
+            p_value: number | null;
+            /** Significant */
+            significant: boolean;
+            /** Success Rate */
+            success_rate: number | null;
+            /** Success Rate High */
+            success_rate_high: number | null;
+            /**
+             * Success Rate Low
+             * @description 95% Newcombe interval
+             */
+            success_rate_low: number | null;
+            /** Verdict */
+            verdict: string;
+        };
+        /** VersionStats */
+        VersionStats: {
+            /** Failed Runs */
+            failed_runs: number;
+            /** P50 Execution Time Seconds */
+            p50_execution_time_seconds: number | null;
+            /** P95 Execution Time Seconds */
+            p95_execution_time_seconds: number | null;
+            /** P99 Execution Time Seconds */
+            p99_execution_time_seconds: number | null;
+            /** Runs */
+            runs: number;
+            /** Success Rate */
+            success_rate: number | null;
+            /** Success Rate High */
+            success_rate_high: number | null;
+            /**
+             * Success Rate Low
+             * @description 95% Wilson interval
+             */
+            success_rate_low: number | null;
+            /** Successful Runs */
+            successful_runs: number;
+            /** Version */
+            version: string;
+        };
+        /** Versions */
+        Versions: {
+            comparison: components["schemas"]["VersionComparison"] | null;
+            /**
+             * From
+             * Format: date-time
+             */
+            from: string;
+            /**
+             * To
+             * Format: date-time
+             */
+            to: string;
+            /** Versions */
+            versions: components["schemas"]["VersionStats"][];
         };
     };
     responses: never;
@@ -1860,6 +2164,528 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ClientList"];
+                };
+            };
+            /** @description Malformed JSON, gzip or parameters */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, expired or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the scope, or names another tenant */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown id, or another tenant's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body, decompressed body or batch too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type or Content-Encoding not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` names each field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key's rate limit is spent; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request headers too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_insights_anomalies: {
+        parameters: {
+            query?: {
+                days?: number | null;
+                from?: string | null;
+                to?: string | null;
+                environment?: string | null;
+                category?: string | null;
+                /** @description Admin keys only: one tenant */
+                client_id?: string | null;
+                kind?: ("failure_rate" | "run_count" | "p95") | null;
+                min_runs?: number;
+                weeks?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Anomalies"];
+                };
+            };
+            /** @description Malformed JSON, gzip or parameters */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, expired or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the scope, or names another tenant */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown id, or another tenant's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body, decompressed body or batch too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type or Content-Encoding not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` names each field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key's rate limit is spent; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request headers too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_insights_patterns: {
+        parameters: {
+            query?: {
+                days?: number | null;
+                from?: string | null;
+                to?: string | null;
+                environment?: string | null;
+                category?: string | null;
+                /** @description Admin keys only: one tenant */
+                client_id?: string | null;
+                limit?: number;
+                /** @description How far before the range a pattern counts as seen before */
+                lookback_days?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Patterns"];
+                };
+            };
+            /** @description Malformed JSON, gzip or parameters */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, expired or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the scope, or names another tenant */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown id, or another tenant's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body, decompressed body or batch too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type or Content-Encoding not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` names each field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key's rate limit is spent; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request headers too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_insights_trends: {
+        parameters: {
+            query?: {
+                days?: number | null;
+                from?: string | null;
+                to?: string | null;
+                environment?: string | null;
+                category?: string | null;
+                /** @description Admin keys only: one tenant */
+                client_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Trends"];
+                };
+            };
+            /** @description Malformed JSON, gzip or parameters */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, unknown, expired or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the scope, or names another tenant */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown id, or another tenant's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body, decompressed body or batch too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type or Content-Encoding not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` names each field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key's rate limit is spent; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request headers too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unavailable; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_insights_versions: {
+        parameters: {
+            query?: {
+                days?: number | null;
+                from?: string | null;
+                to?: string | null;
+                environment?: string | null;
+                category?: string | null;
+                /** @description Admin keys only: one tenant */
+                client_id?: string | null;
+                /** @description The version to judge; with it, the answer compares it */
+                version?: string | null;
+                /** @description The version to compare with; default: the one before `version` */
+                baseline?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Versions"];
                 };
             };
             /** @description Malformed JSON, gzip or parameters */

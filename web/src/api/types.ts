@@ -29,3 +29,10 @@ export type Retention = Schemas["RetentionPolicy"];
 // as objects of unknown values; a JSON response holds nothing else).
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
+export type Versions = Schemas["Versions"];
+export type VersionStats = Schemas["VersionStats"];
+export type Trends = Schemas["Trends"];
+export type Anomalies = Schemas["Anomalies"];
+export type AnomalyRow = Schemas["AnomalyRead"];
+export type Patterns = Schemas["Patterns"];
+export type PatternRow = Schemas["PatternRead"];

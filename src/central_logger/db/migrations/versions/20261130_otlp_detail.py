@@ -1,7 +1,7 @@
 """otlp detail: staged spans keep their kind, flags, scope, events and links
 
 Revision ID: 20261130_otlp_detail
-Revises: 20261129_retention_policies
+Revises: 20261130_version_rollups
 Create Date: 2026-11-30
 
 A trace's log kept each span's attributes and status only; now it keeps what else an
@@ -16,7 +16,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "20261130_otlp_detail"
-down_revision = "20261129_retention_policies"
+down_revision = "20261130_version_rollups"
 branch_labels = None
 depends_on = None
 
