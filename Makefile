@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-api lint format demo bench bench-full wrk faults dist test-deploy
+.PHONY: help install run test test-api lint format demo bench bench-full wrk faults dist test-deploy otel-js
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -33,7 +33,10 @@ format: install ## Apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix src tests
 	$(VENV)/bin/ruff format src tests
 
-test-api: install web-build chromium ## The service's tests on a real PostgreSQL (TEST_DATABASE_URL or embedded)
+otel-js: ## The OpenTelemetry JavaScript SDK for tests/api/test_otlp_javascript.py (npm, pinned by its lock file)
+	npm ci --prefix tests/otel_js --no-audit --no-fund
+
+test-api: install web-build chromium otel-js ## The service's tests on a real PostgreSQL (TEST_DATABASE_URL or embedded)
 	$(PY) -m pytest tests/api -q
 
 dist: install web-build ## Wheel and sdist in dist/, the built dashboard inside (no Node.js needed where they install)

@@ -136,7 +136,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
                     engine, maintenance, interval_seconds=settings.rollup_fold_interval_seconds
                 )
             ),
-            asyncio.create_task(run_span_purger(engine)),
+            asyncio.create_task(
+                run_span_purger(engine, max_future=timedelta(seconds=settings.max_future_seconds))
+            ),
             asyncio.create_task(policies.run_reloader()),
             asyncio.create_task(
                 retention.run_retention_loop(

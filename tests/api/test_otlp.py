@@ -327,8 +327,8 @@ BAD_SPANS = {
     # A resource's fault is every span's under it: the root and its child.
     "nul-resource-value": (_set("resource.value", None), False, 2, False),
     "nul-resource-key": (_set("resource.key", None), False, 2, False),
-    # Events are not stored, so a NUL in one harms nothing: the trace is stored.
-    "nul-event-name": (_set("events", "ev\x00ent"), False, 0, True),
+    # Events are stored (issue 14): a NUL in one's name refuses its span, as in any value.
+    "nul-event-name": (_set("events", "ev\x00ent"), False, 1, False),
     "start-2^63": (_times(2**63, 2**63 + 1), False, 1, False),
     "start-2^64-1": (_times(2**64 - 2, 2**64 - 1), False, 1, False),
     "end-2^63": (_set("endTimeUnixNano", str(2**63)), False, 1, False),

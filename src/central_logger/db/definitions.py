@@ -33,13 +33,22 @@ class Trigger:
     table: str
 
 
+# Functions an index expression calls: made before the tables.
+INDEX_FUNCTIONS = ("workflow_log_search_document",)
 # In the order they must be created: a trigger after its function.
 FUNCTIONS = (
+    *INDEX_FUNCTIONS,
     "workflow_logs_record_rollup_delta",
     "workflow_log_rollup_fold",
     "workflow_logs_create_partition",
+    "workflow_logs_record_values",
 )
-TRIGGERS = (Trigger("workflow_logs_rollup_delta", table=tables.workflow_logs.name),)
+# Run after the functions: marks that take a superuser (skipped, with a warning, without).
+SUPERUSER_MARKS = ("workflow_log_search_leakproof",)
+TRIGGERS = (
+    Trigger("workflow_logs_rollup_delta", table=tables.workflow_logs.name),
+    Trigger("workflow_logs_values", table=tables.workflow_logs.name),
+)
 
 TENANT_POLICY = "tenant_isolation"
 # The tables whose rows belong to a tenant, each under the tenant_isolation policy.
@@ -50,6 +59,7 @@ TENANT_ISOLATED = tuple(
         tables.workflow_logs,
         tables.workflow_log_ids,
         tables.otlp_spans,
+        tables.label_values,
         tables.rollup_pending,
         tables.rollup_hourly,
         tables.rollup_daily,
@@ -93,11 +103,16 @@ def _lz4_where_available() -> str:
 
 def build_from_source(connection: Connection) -> None:
     """Create the whole schema from this source alone, in an empty database."""
+    for name in INDEX_FUNCTIONS:
+        connection.exec_driver_sql(load(name))
     tables.metadata.create_all(connection)
     for table, parameters in tables.STORAGE.items():
         connection.exec_driver_sql(_storage(table, parameters))
     connection.exec_driver_sql(_lz4_where_available())
     for name in FUNCTIONS:
+        if name not in INDEX_FUNCTIONS:
+            connection.exec_driver_sql(load(name))
+    for name in SUPERUSER_MARKS:
         connection.exec_driver_sql(load(name))
     for trigger in TRIGGERS:
         connection.exec_driver_sql(load(trigger.name))

@@ -48,6 +48,10 @@ metadata = MetaData(
 
 # --- logs ------------------------------------------------------------------------------
 
+# Search (`q` on the list, logs/repository.py; issue 14): the words of a log, as the
+# function db/sql/workflow_log_search_document.sql makes them.
+SEARCH_DOCUMENT = "workflow_log_search_document(ticket_id, category, payload)"
+
 # Partitioned by day of executed_at (UTC), one partition per day: retention drops whole
 # days, and a query bounded in time reads only its days' indexes (docs/data-layer.md,
 # "Time partitions"). Partitions are made by db/sql/workflow_logs_create_partition.sql,
@@ -107,7 +111,20 @@ workflow_logs = Table(
         "ticket_id",
         postgresql_where=text("ticket_id IS NOT NULL"),
     ),
+    # Search (20261130_search): a log's words.
+    Index("ix_workflow_logs_search", text(SEARCH_DOCUMENT), postgresql_using="gin"),
     postgresql_partition_by="RANGE (executed_at)",
+)
+
+# Search: ticket ids by prefix, case-insensitively. text_pattern_ops compares bytes, so
+# the repository's range (~>=~, ~<~) over the lower-cased id is a prefix in any database
+# collation, and takes bound values (a LIKE with a bound pattern cannot use an index
+# under the list's generic plans).
+Index(
+    "ix_workflow_logs_client_ticket_prefix",
+    workflow_logs.c.client_id,
+    func.lower(workflow_logs.c.ticket_id).label("ticket_lower"),
+    postgresql_ops={"ticket_lower": "text_pattern_ops"},
 )
 
 # Every stored log's id, in one table for all partitions: the id is the client's
@@ -192,6 +209,21 @@ histogram_pending = _dimension_rollup("workflow_log_rollup_histogram_pending", "
 histogram_hourly = _dimension_rollup("workflow_log_rollup_histogram_hourly", "hour")
 histogram_daily = _dimension_rollup("workflow_log_rollup_histogram_daily", "day")
 
+# --- pick-lists --------------------------------------------------------------------------
+
+# Every label value a tenant's logs have used (20261130_search): written by the trigger
+# workflow_logs_values (db/sql/), read by GET /api/v1/logs/values. Values are kept when
+# retention deletes the logs that used them.
+LABEL_FIELDS = ("environment", "status", "category", "workflow_version", "resolution_status")
+label_values = Table(
+    "workflow_log_values",
+    metadata,
+    Column("client_id", Text, nullable=False),
+    Column("field", Text, nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("client_id", "field", "value"),
+)
+
 # --- OpenTelemetry -----------------------------------------------------------------------
 
 # Spans staged until their trace's log is whole (otlp/).
@@ -210,6 +242,13 @@ otlp_spans = Table(
     Column("attributes", JSONB, nullable=False),
     Column("resource", JSONB, nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # What else the SDK sent (20261130_otlp_detail): SpanKind, Span.flags (a remote
+    # parent), the instrumentation scope, events and links, as otlp/schemas.Span has them.
+    Column("kind", SmallInteger, nullable=False, server_default=text("0")),
+    Column("flags", BigInteger, nullable=False, server_default=text("0")),
+    Column("scope", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("events", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("links", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     PrimaryKeyConstraint("client_id", "trace_id", "span_id"),
     # Staged spans older than the assembly window are swept by age.
     Index("ix_otlp_spans_received", "received_at"),

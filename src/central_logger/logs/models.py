@@ -46,6 +46,8 @@ class LogQuery:
     executed_to: datetime | None = None
     min_execution_time: float | None = None
     max_execution_time: float | None = None
+    # Search: a ticket id by prefix, or words of the log (logs/repository.py).
+    q: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

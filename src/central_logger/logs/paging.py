@@ -76,6 +76,8 @@ async def read_page(
     `offset` counts at least that far, so the page starts where it should)."""
     query = _behind(after, query=query, newest_first=newest_first)
     days = await partitions.days_for_reading(conn)
+    if query.q is not None:
+        await repository.plan_with_the_values(conn)
     spans = windows(
         days,
         executed_from=query.executed_from,

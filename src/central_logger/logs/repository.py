@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central_logger.db.driver import BoundValues, fetch_rows
 from central_logger.db.partitions import day_of, day_start
-from central_logger.db.tables import rollup_daily, rollup_pending
+from central_logger.db.tables import SEARCH_DOCUMENT, rollup_daily, rollup_pending
+from central_logger.db.tables import label_values as values
 from central_logger.db.tables import workflow_log_ids as log_ids
 from central_logger.db.tables import workflow_logs as logs
 from central_logger.db.tenancy import tenants_in_table
@@ -127,7 +128,36 @@ class _Where:
             ("execution_time_seconds <=", query.max_execution_time),
         ]
         clauses.extend(f"{test} {self.bind(value)}" for test, value in bounds if value is not None)
+        if query.q is not None:
+            clauses.append(self._search(query.q))
         self.sql = " AND ".join(clauses) or "true"
+
+    def _search(self, q: str) -> str:
+        """A ticket id that starts with `q`, case-insensitively (a byte range over
+        ix_workflow_logs_client_ticket_prefix), or a log whose words include every word
+        of `q` (ix_workflow_logs_search)."""
+        prefix = q.lower()
+        ticket = f"lower(ticket_id) ~>=~ {self.bind(prefix)}"
+        above = prefix_upper_bound(prefix)
+        if above is not None:
+            ticket += f" AND lower(ticket_id) ~<~ {self.bind(above)}"
+        words = f"{SEARCH_DOCUMENT} @@ plainto_tsquery('simple', {self.bind(q)})"
+        return f"(({ticket}) OR {words})"
+
+
+def prefix_upper_bound(prefix: str) -> str | None:
+    """The least string above every string that starts with `prefix`, in byte order
+    (UTF-8 keeps code point order): its last character incremented; None when there is
+    none (every character is the highest code point). Python's lower() stands for
+    PostgreSQL's: they agree but for a few letters outside ASCII."""
+    while prefix:
+        last = ord(prefix[-1]) + 1
+        if last == 0xD800:  # surrogates are not characters: skip them
+            last = 0xE000
+        if last <= 0x10FFFF:
+            return prefix[:-1] + chr(last)
+        prefix = prefix[:-1]
+    return None
 
 
 _SUMMARY = ", ".join(c.name for c in SUMMARY_COLUMNS)
@@ -174,6 +204,13 @@ async def select_page(
     for row in rows:
         del row["matching"]
     return Page(items=rows, matching=counted)
+
+
+async def plan_with_the_values(conn: AsyncConnection) -> None:
+    """For the rest of this transaction, a plan made for each execution's own values: a
+    generic plan cannot tell a rare word (read the index) from a common one (walk the
+    newest-first index), nor a short ticket prefix from a long one."""
+    await conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
 
 
 async def select_days_holding(conn: AsyncConnection, *, query: LogQuery) -> set[date]:
@@ -307,3 +344,15 @@ async def upsert_refreshing_payload(conn: AsyncConnection, *, client_id: str, ro
         )
         .values(payload=payload)
     )
+
+
+async def select_values(
+    conn: AsyncConnection, *, client_id: str | None, field: str, limit: int
+) -> list[str]:
+    """The values the tenant's logs (every tenant's, for None) use in `field`, in
+    order, up to `limit`: one primary-key range read of workflow_log_values."""
+    statement = select(values.c.value).where(values.c.field == field)
+    if client_id is not None:
+        statement = statement.where(values.c.client_id == client_id)
+    statement = statement.group_by(values.c.value).order_by(values.c.value).limit(limit)
+    return list((await conn.execute(statement)).scalars())

@@ -37,6 +37,8 @@ from central_logger.logs.schemas import (
     LogDetail,
     LogListParams,
     LogPage,
+    LogValues,
+    LogValuesParams,
 )
 from central_logger.ratelimit.dependencies import (
     IngestTurn,
@@ -143,6 +145,19 @@ async def list_logs(
         count_limit=state.settings.count_limit,
     )
     return ORJSONResponse(page)
+
+
+# Before /logs/{log_id}, which would take "values" for an id.
+@router.get("/logs/values", operation_id="list_log_values", response_model=LogValues)
+async def list_log_values(
+    params: Annotated[LogValuesParams, Query()],
+    conn: ReplicaReadConn,
+    principal: ReadPrincipal,
+) -> Response:
+    values = await service.list_values(
+        conn, tenancy=read_tenancy(principal, params.client_id), field=params.field
+    )
+    return ORJSONResponse(values.model_dump(mode="json"))
 
 
 @router.get(

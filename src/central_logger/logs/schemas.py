@@ -6,7 +6,14 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from central_logger.http.query import (
     LabelQueryText,
@@ -112,12 +119,38 @@ class LogPage(BaseModel):
     next_cursor: str | None
 
 
+LabelField = Literal["environment", "status", "category", "workflow_version", "resolution_status"]
+
+
+class LogValuesParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    field: LabelField = Field(description="The label whose values to list")
+    client_id: QueryText | None = Field(None, description="Admin keys only: one tenant")
+
+
+class LogValues(BaseModel):
+    field: LabelField
+    values: list[str] = Field(description="In order; at most VALUES_LIMIT")
+    complete: bool = Field(description="False when there are more values than listed")
+
+
 class ClientSummary(BaseModel):
     client_id: str
 
 
 class ClientList(BaseModel):
     items: list[ClientSummary]
+
+
+def _has_a_word(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must contain a word")
+    return value
+
+
+# Normalised as stored labels are (a ticket id matches as written); NUL refused.
+SearchText = Annotated[LabelQueryText, AfterValidator(_has_a_word)]
 
 
 class LogFilters(BaseModel):
@@ -136,6 +169,12 @@ class LogFilters(BaseModel):
     min_execution_time: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
     max_execution_time: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
     client_id: QueryText | None = Field(None, description="Admin keys only: one tenant")
+    q: SearchText | None = Field(
+        None,
+        description="Search: logs whose ticket id starts with it (case-insensitively), or"
+        " whose words (ticket id, category, and the payload's text: step names, errors,"
+        " inputs, outputs) include every word of it",
+    )
 
 
 class CursorPosition(BaseModel):

@@ -27,9 +27,11 @@ from central_logger.logs.schemas import (
     ClientSummary,
     CursorPosition,
     IngestResult,
+    LabelField,
     LogDetail,
     LogFilters,
     LogListParams,
+    LogValues,
 )
 from central_logger.logs.writer import LogWriter
 from central_logger.observability import metrics as observed
@@ -160,6 +162,7 @@ def log_query(tenancy: Tenancy, filters: LogFilters) -> LogQuery:
         executed_to=filters.to,
         min_execution_time=filters.min_execution_time,
         max_execution_time=filters.max_execution_time,
+        q=filters.q.strip() if filters.q else None,
     )
 
 
@@ -217,6 +220,19 @@ async def get_log(conn: AsyncConnection, *, tenancy: Tenancy, log_id: UUID) -> L
             errors=[FieldError(field="query.client_id", reason=f"required: one of {named}")],
         )
     return LogDetail.model_validate(dict(rows[0]))
+
+
+# A pick-list longer than this is a search box's job.
+VALUES_LIMIT = 500
+
+
+async def list_values(conn: AsyncConnection, *, tenancy: Tenancy, field: LabelField) -> LogValues:
+    """The values of a label the tenant's logs use (every tenant's for an admin key
+    without client_id), for the dashboard's pick-lists."""
+    found = await repository.select_values(
+        conn, client_id=tenancy.client_id, field=field, limit=VALUES_LIMIT + 1
+    )
+    return LogValues(field=field, values=found[:VALUES_LIMIT], complete=len(found) <= VALUES_LIMIT)
 
 
 async def store_trace_logs(

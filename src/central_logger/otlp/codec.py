@@ -227,6 +227,37 @@ def decode(body: bytes, media_type: str) -> Decoded:
     return spans_of(parse(body, media_type))
 
 
+def _events(span: trace_pb2.Span) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": _text(event.name, "event name"),
+            "time_unix_nano": min(event.time_unix_nano, MAX_UNIX_NANO),
+            "attributes": _attributes(event.attributes, f"event {_shown(event.name)} attribute"),
+        }
+        for event in span.events
+    ]
+
+
+def _links(span: trace_pb2.Span) -> list[dict[str, Any]]:
+    return [
+        {
+            "trace_id": link.trace_id.hex(),
+            "span_id": link.span_id.hex(),
+            "attributes": _attributes(link.attributes, "link attribute"),
+        }
+        for link in span.links
+    ]
+
+
+def _scope(scope: Any) -> dict[str, Any]:
+    if not scope.name:
+        return {}
+    named = {"name": _text(scope.name, "scope name")}
+    if scope.version:
+        named["version"] = _text(scope.version, "scope version")
+    return named
+
+
 def spans_of(parsed: Parsed) -> Decoded:
     """The spans that can be stored; every other one is counted and named. Checked
     here, before the database, so a span is refused alone and never fails its export."""
@@ -240,8 +271,13 @@ def spans_of(parsed: Parsed) -> Decoded:
         except _RefusedValueError as exc:
             resource, resource_problem = {}, str(exc)
         for scope_spans in resource_spans.scope_spans:
+            try:
+                scope = _scope(scope_spans.scope)
+                scope_problem = ""
+            except _RefusedValueError as exc:
+                scope, scope_problem = {}, str(exc)
             for span in scope_spans.spans:
-                problem = resource_problem or _span_problem(span)
+                problem = resource_problem or scope_problem or _span_problem(span)
                 if not problem:
                     try:
                         spans.append(
@@ -256,6 +292,11 @@ def spans_of(parsed: Parsed) -> Decoded:
                                 status_message=_text(span.status.message, "status message"),
                                 attributes=_attributes(span.attributes, "attribute"),
                                 resource=resource,
+                                kind=span.kind,
+                                flags=span.flags,
+                                scope=scope,
+                                events=_events(span),
+                                links=_links(span),
                             )
                         )
                         continue

@@ -23,7 +23,29 @@ STEP_OUTPUT_KEY = "workflow.step.output"
 DEFAULT_ENVIRONMENT = "unknown"
 
 # OTLP span status codes.
+STATUS_CODE_UNSET = 0
+STATUS_CODE_OK = 1
 STATUS_CODE_ERROR = 2
+STATUS_NAMES = {STATUS_CODE_UNSET: "unset", STATUS_CODE_OK: "ok", STATUS_CODE_ERROR: "error"}
+# OTLP span kinds (SpanKind in trace.proto).
+KIND_NAMES = {
+    0: "UNSPECIFIED",
+    1: "INTERNAL",
+    2: "SERVER",
+    3: "CLIENT",
+    4: "PRODUCER",
+    5: "CONSUMER",
+}
+# Span entry points of a process: a SERVER or CONSUMER span whose parent is absent is
+# taken as the local root of a trace continued from upstream (an exporter that does
+# not set the flags below).
+ENTRY_KINDS = frozenset({2, 5})
+# Span.flags bits 8 and 9 (trace.proto SpanFlags): whether the parent's remoteness is
+# known, and that the parent is remote.
+FLAG_HAS_IS_REMOTE = 0x100
+FLAG_IS_REMOTE = 0x200
+# The exception event of the semantic conventions.
+EXCEPTION_EVENT = "exception"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +60,24 @@ class Span:
     status_message: str
     attributes: dict[str, Any]
     resource: dict[str, Any] = field(default_factory=dict)
+    kind: int = 0
+    flags: int = 0
+    # {"name": ..., "version": ...} of the instrumentation scope, when it has a name.
+    scope: dict[str, Any] = field(default_factory=dict)
+    # [{"name", "time_unix_nano", "attributes"}] in the order sent.
+    events: list[dict[str, Any]] = field(default_factory=list)
+    # [{"trace_id", "span_id", "attributes"}] in the order sent.
+    links: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def is_root(self) -> bool:
-        return self.parent_span_id is None
+        """A root the span says it is: no parent, or a parent the exporter marks remote
+        (docs/ingest.md, "How spans become a run")."""
+        return self.parent_span_id is None or has_remote_parent(self.flags)
+
+
+def has_remote_parent(flags: int) -> bool:
+    return flags & (FLAG_HAS_IS_REMOTE | FLAG_IS_REMOTE) == FLAG_HAS_IS_REMOTE | FLAG_IS_REMOTE
 
 
 @dataclass

@@ -10,6 +10,7 @@ export type ClientList = Schemas["ClientList"];
 export type LogItem = Schemas["LogSummary"];
 export type LogDetail = Schemas["LogDetail"];
 export type LogPage = Schemas["LogPage"];
+export type LogValues = Schemas["LogValues"];
 export type Overview = Schemas["Overview"];
 export type Categories = Schemas["Categories"];
 export type CategoryRow = Schemas["CategoryStats"];

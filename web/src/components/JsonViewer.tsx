@@ -50,7 +50,13 @@ function Scalar({ value }: { value: Json }) {
   return null;
 }
 
+// A container this large starts closed, and a closed container renders no children: a
+// 5,000-step trace in the payload would otherwise put tens of thousands of nodes in the page.
+const OPEN_UP_TO = 100;
+
 function Node({ name, value, depth }: { name: string | null; value: Json; depth: number }) {
+  const size = value !== null && typeof value === "object" ? Object.keys(value).length : 0;
+  const [expanded, setExpanded] = useState(depth < 2 && size <= OPEN_UP_TO);
   const label = name !== null ? <span className="j-key">{name}: </span> : null;
   if (value === null || typeof value !== "object") {
     return (
@@ -73,7 +79,11 @@ function Node({ name, value, depth }: { name: string | null; value: Json; depth:
     );
   }
   return (
-    <details className="j-node" open={depth < 2}>
+    <details
+      className="j-node"
+      open={expanded}
+      onToggle={(e) => setExpanded((e.currentTarget as HTMLDetailsElement).open)}
+    >
       <summary>
         {label}
         <span className="j-punct">{open}</span>
@@ -82,12 +92,16 @@ function Node({ name, value, depth }: { name: string | null; value: Json; depth:
         </span>
         <span className="j-punct j-close-inline">{close}</span>
       </summary>
-      <div className="j-children">
-        {entries.map(([k, v]) => (
-          <Node key={k} name={Array.isArray(value) ? null : k} value={v} depth={depth + 1} />
-        ))}
-      </div>
-      <div className="j-punct">{close}</div>
+      {expanded ? (
+        <>
+          <div className="j-children">
+            {entries.map(([k, v]) => (
+              <Node key={k} name={Array.isArray(value) ? null : k} value={v} depth={depth + 1} />
+            ))}
+          </div>
+          <div className="j-punct">{close}</div>
+        </>
+      ) : null}
     </details>
   );
 }

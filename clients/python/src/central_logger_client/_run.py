@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import time
 from collections.abc import Callable
@@ -17,6 +18,13 @@ logger = logging.getLogger("central_logger_client")
 
 SUCCESS = "SUCCESS"
 
+# The step whose ``with`` block is running in this thread or task: a step made inside
+# it nests under it (``payload.trace[].parent``). A context variable, so steps of
+# concurrent asyncio tasks nest under their own task's step.
+_open_step: contextvars.ContextVar[Step | None] = contextvars.ContextVar(
+    "central_logger_open_step", default=None
+)
+
 
 def _error_info(exc: BaseException) -> dict[str, str]:
     return {"type": type(exc).__qualname__, "message": str(exc)}
@@ -31,7 +39,9 @@ class Step:
     raises (the exception goes on). Called plainly it records a step that ended
     now and began when the previous step ended (or the run began), unless
     ``duration_seconds``/``started_at`` are given. ``output`` and the other
-    attributes may be set on the object until the run ends.
+    attributes may be set on the object until the run ends. A step made while
+    another step's block runs nests under it: the outer one gets an ``id`` and the
+    inner one a ``parent`` naming it, and the dashboard draws them as a tree.
     """
 
     def __init__(
@@ -48,6 +58,13 @@ class Step:
     ) -> None:
         self._run = run
         self._t0: float | None = None
+        self._token: contextvars.Token[Step | None] | None = None
+        self._number = len(run.trace)
+        self.key: str | None = None
+        outer = _open_step.get()
+        self.parent = outer if outer is not None and outer._run is run else None
+        if self.parent is not None and self.parent.key is None:
+            self.parent.key = f"step-{self.parent._number + 1}"
         self.name = name
         self.input = input
         self.output = output
@@ -66,6 +83,7 @@ class Step:
         self._t0 = time.perf_counter()
         self.started_at = now()
         self.duration_seconds = None
+        self._token = _open_step.set(self)
         return self
 
     def __exit__(
@@ -75,6 +93,12 @@ class Step:
         tb: TracebackType | None,
     ) -> None:
         ended = time.perf_counter()
+        if self._token is not None:
+            try:
+                _open_step.reset(self._token)
+            except ValueError:  # left in another context than it was entered in
+                _open_step.set(None)
+            self._token = None
         if self._t0 is not None:
             self.duration_seconds = ended - self._t0
         self._run._last_mark = ended
@@ -97,7 +121,7 @@ class Step:
         duration = self.duration_seconds
         if duration is None and self._t0 is not None:  # still open when the run ended
             duration = time.perf_counter() - self._t0
-        return {
+        step = {
             "name": self.name,
             "started_at": rfc3339(self.started_at),
             "duration_seconds": duration,
@@ -106,6 +130,11 @@ class Step:
             "output": self.output,
             "error": self.error,
         }
+        if self.key is not None:
+            step["id"] = self.key
+        if self.parent is not None:
+            step["parent"] = self.parent.key
+        return step
 
 
 class Run:

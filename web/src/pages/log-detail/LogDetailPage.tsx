@@ -1,15 +1,15 @@
-import { useState } from "react";
 import { Link, useLocation, useParams } from "react-router";
 import { useQuery } from "@tanstack/react-query";
 import type { JsonObject, LogDetail } from "../../api/types";
 import { useAuth } from "../../auth/AuthContext";
 import { CopyButton, JsonViewer } from "../../components/JsonViewer";
 import { ErrorState, Loading } from "../../components/States";
-import { StatusBadge, statusTone } from "../../components/StatusBadge";
+import { StatusBadge } from "../../components/StatusBadge";
 import { Time } from "../../components/Time";
-import { formatDuration, formatPercent } from "../../lib/format";
+import { formatDuration } from "../../lib/format";
 import { useLink } from "../../lib/links";
-import { parseTrace, shareOf, type ParsedTrace, type TraceStep } from "./trace";
+import { parseTrace } from "./trace";
+import { RunSpan, TraceView } from "./TraceTree";
 
 function Fact({ label, children }: { label: string; children: React.ReactNode }) {
   return (
@@ -20,82 +20,7 @@ function Fact({ label, children }: { label: string; children: React.ReactNode })
   );
 }
 
-function Step({ step, total }: { step: TraceStep; total: number | null }) {
-  const [open, setOpen] = useState(false);
-  const share = shareOf(step, total);
-  const left = total && step.offset !== null ? Math.min(100, (step.offset / total) * 100) : 0;
-  const width = share !== null ? Math.max(0.6, share * 100) : 0;
-  const tone = step.status ? statusTone(step.status.toUpperCase() === "OK" ? "SUCCESS" : step.status) : "neutral";
-  const hasDetail = step.input !== undefined || step.output !== undefined || step.error !== undefined;
-  const panelId = `step-${step.index}-detail`;
-  const stepLabel = `Step ${step.index + 1} ${step.name}`;
-  return (
-    <li className="step" data-testid="trace-step">
-      <button
-        type="button"
-        className="step-head"
-        aria-expanded={open}
-        aria-controls={panelId}
-        onClick={() => setOpen(!open)}
-      >
-        <span className="step-index">{step.index + 1}</span>
-        <span className="step-name" data-testid="trace-step-name">{step.name}</span>
-        <span className="step-status">{step.status ? <span className={`badge badge-${tone}`}>{step.status}</span> : null}</span>
-        <span className="step-track" aria-hidden="true">
-          {width ? <span className={`step-bar step-bar-${tone}`} style={{ left: `${Math.min(left, 100 - width)}%`, width: `${width}%` }} /> : null}
-        </span>
-        <span className="step-duration num" data-testid="trace-step-duration">{formatDuration(step.duration)}</span>
-        <span className="step-share num">{share !== null ? formatPercent(share) : "—"}</span>
-        <span className="chevron" aria-hidden="true">{open ? "▾" : "▸"}</span>
-      </button>
-      {open ? (
-        <div className="step-detail" id={panelId}>
-          {hasDetail ? (
-            <>
-              {step.input !== undefined ? <JsonViewer title="Input" label={`${stepLabel}: input`} value={step.input} /> : null}
-              {step.output !== undefined ? <JsonViewer title="Output" label={`${stepLabel}: output`} value={step.output} /> : null}
-              {step.error !== undefined ? <JsonViewer title="Error" label={`${stepLabel}: error`} value={step.error} /> : null}
-            </>
-          ) : (
-            <JsonViewer title="Step as recorded" label={`${stepLabel}: as recorded`} value={step.raw} />
-          )}
-        </div>
-      ) : null}
-    </li>
-  );
-}
-
-export function TraceView({ trace }: { trace: ParsedTrace }) {
-  if (!trace.present) {
-    return <p className="muted" data-testid="trace-absent">This run's payload has no <code>trace</code>.</p>;
-  }
-  if (trace.problem) {
-    return (
-      <p className="notice" data-testid="trace-problem">
-        The trace could not be read as steps: {trace.problem}. It is shown as recorded in the payload below.
-      </p>
-    );
-  }
-  if (!trace.steps.length) return <p className="muted">The trace is empty.</p>;
-  return (
-    <>
-      <div className="step-legend small muted" aria-hidden="true">
-        <span />
-        <span>Step</span>
-        <span>Status</span>
-        <span>Timeline {trace.total ? `(0 → ${formatDuration(trace.total)})` : ""}</span>
-        <span className="num">Duration</span>
-        <span className="num">Share</span>
-        <span />
-      </div>
-      <ol className="steps" data-testid="trace">
-        {trace.steps.map((s) => (
-          <Step key={s.index} step={s} total={trace.total} />
-        ))}
-      </ol>
-    </>
-  );
-}
+export { TraceView } from "./TraceTree";
 
 /** Log ids are UUIDs; anything else is answered here, without asking the service. */
 export const LOG_ID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
@@ -179,6 +104,7 @@ export default function LogDetailPage() {
 
       <section className="card" aria-labelledby="trace-title">
         <h2 id="trace-title">Trace {trace.steps.length ? <span className="muted small">· {trace.steps.length} steps</span> : null}</h2>
+        <RunSpan payload={payload} />
         <TraceView trace={trace} />
       </section>
 

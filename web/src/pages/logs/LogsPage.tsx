@@ -1,4 +1,4 @@
-import { useMemo, useState, type FormEvent } from "react";
+import { useEffect, useMemo, useState, type FormEvent } from "react";
 import { Link, useLocation, useNavigate, useSearchParams } from "react-router";
 import { createColumnHelper, flexRender, getCoreRowModel, useReactTable } from "@tanstack/react-table";
 import type { LogItem } from "../../api/types";
@@ -14,14 +14,17 @@ import {
   filtersFromSearch,
   filtersToSearch,
   PAGE_SIZES,
+  withFilter,
   type FilterName,
   type LogFilters,
 } from "./filters";
 import { RetentionNote } from "./RetentionNote";
 import { useLogs } from "./useLogs";
+import { useLogValues, type PickListField } from "./useLogValues";
 import { useLink, withCarried } from "../../lib/links";
 
 const LABELS: Record<FilterName, string> = {
+  q: "Search",
   status: "Status",
   category: "Category",
   environment: "Environment",
@@ -63,6 +66,83 @@ function useColumns(detailSearch: string, showClient: boolean, link: (to: string
   );
 }
 
+/** A filter whose values come from the tenant's logs: a text box whose list (the
+ *  browser's own, from a datalist) offers every value in use; any text still goes. */
+function PickList({
+  name,
+  value,
+  onChange,
+}: {
+  name: PickListField;
+  value: string;
+  onChange: (value: string) => void;
+}) {
+  const values = useLogValues(name);
+  const listId = `${name}-values`;
+  return (
+    <label className="field">
+      <span>{LABELS[name]}</span>
+      <input
+        name={name}
+        list={listId}
+        value={value}
+        autoComplete="off"
+        placeholder={values.data?.values.length ? "Any (pick or type)" : undefined}
+        onChange={(e) => onChange(e.target.value)}
+      />
+      <datalist id={listId} data-testid={`values-${name}`}>
+        {(values.data?.values ?? []).map((v) => (
+          <option key={v} value={v} />
+        ))}
+      </datalist>
+    </label>
+  );
+}
+
+/** One box: ticket ids by prefix, and words of errors, step names and payloads. */
+function SearchBox({ filters, onApply }: { filters: LogFilters; onApply: (f: LogFilters) => void }) {
+  const applied = filters.values.q ?? "";
+  const [draft, setDraft] = useState(applied);
+  // The box follows the URL (back, forward, a link with q).
+  useEffect(() => setDraft(applied), [applied]);
+  return (
+    <form
+      className="search-box"
+      role="search"
+      onSubmit={(e) => {
+        e.preventDefault();
+        onApply(withFilter(filters, "q", draft));
+      }}
+    >
+      <input
+        type="search"
+        name="q"
+        aria-label="Search runs"
+        placeholder="Search: a ticket id (or its start), or words of an error, a step, a payload"
+        value={draft}
+        maxLength={255}
+        onChange={(e) => setDraft(e.target.value)}
+        data-testid="search-input"
+      />
+      <button type="submit" className="button button-primary">
+        Search
+      </button>
+      {filters.values.q ? (
+        <button
+          type="button"
+          className="button button-ghost"
+          onClick={() => {
+            setDraft("");
+            onApply(withFilter(filters, "q", null));
+          }}
+        >
+          Clear search
+        </button>
+      ) : null}
+    </form>
+  );
+}
+
 function FilterForm({ filters, onApply }: { filters: LogFilters; onApply: (f: LogFilters) => void }) {
   const initial = () => {
     const draft: Record<string, string> = {};
@@ -99,6 +179,10 @@ function FilterForm({ filters, onApply }: { filters: LogFilters; onApply: (f: Lo
     </label>
   );
 
+  const pick = (name: PickListField) => (
+    <PickList key={name} name={name} value={draft[name] ?? ""} onChange={(v) => setDraft({ ...draft, [name]: v })} />
+  );
+
   const active = activeFilterCount(filters);
   return (
     <details className="filters-box" open={wideScreen()} data-testid="filters-box">
@@ -106,22 +190,16 @@ function FilterForm({ filters, onApply }: { filters: LogFilters; onApply: (f: Lo
         Filters{active ? ` (${active})` : ""}
       </summary>
     <form className="filters" onSubmit={submit} aria-label="Filters">
-      {field("status", "text", { list: "status-options", placeholder: "e.g. SUCCESS" })}
-      {field("category")}
-      {field("environment")}
+      {pick("status")}
+      {pick("category")}
+      {pick("environment")}
       {field("ticket_id")}
-      {field("workflow_version")}
-      {field("resolution_status")}
+      {pick("workflow_version")}
+      {pick("resolution_status")}
       {field("from", "datetime-local")}
       {field("to", "datetime-local")}
       {field("min_execution_time", "number", { min: "0", step: "any" })}
       {field("max_execution_time", "number", { min: "0", step: "any" })}
-      <datalist id="status-options">
-        <option value="SUCCESS" />
-        <option value="FAILURE" />
-        <option value="ERROR" />
-        <option value="TIMEOUT" />
-      </datalist>
       <div className="filters-actions">
         <button type="submit" className="button button-primary">
           Apply filters
@@ -210,6 +288,8 @@ export default function LogsPage() {
       </header>
 
       <RetentionNote from={filters.values.from} />
+
+      <SearchBox filters={filters} onApply={apply} />
 
       <FilterForm key={filterKey} filters={filters} onApply={apply} />
 

@@ -2,6 +2,7 @@ import type { Params } from "../../api/client";
 
 /** Every filter of `GET /api/v1/logs`, kept in the URL under the API's own names. */
 export const TEXT_FILTERS = [
+  "q",
   "status",
   "category",
   "environment",
