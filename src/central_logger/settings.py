@@ -154,6 +154,9 @@ class Settings(BaseSettings):
     database_read_url: str | None = None
     read_replica_max_lag_seconds: float = Field(default=5.0, ge=0)
     read_replica_probe_seconds: float = Field(default=1.0, gt=0)
+    # Export (GET /api/v1/logs/export, `central-logger export`): at most this many logs
+    # per export; a longer one ends with a marker and the cursor that continues it.
+    export_max_rows: int = Field(default=1_000_000, ge=1)
 
     @field_validator("admin_api_keys", "cors_origins", mode="before")
     @classmethod

@@ -264,3 +264,35 @@ async def upsert_refreshing_payload(conn: AsyncConnection, *, client_id: str, ro
         )
         .values(payload=payload)
     )
+
+
+# The export reads whole logs with their JSON as the database keeps it (text): decoding
+# metrics and payload only to encode them again cost most of an export's CPU.
+_EXPORT_COLUMNS = ", ".join(
+    f"{c.name}::text AS {c.name}" if c.name in ("metrics", "payload") else c.name for c in logs.c
+)
+
+
+async def select_export_page(
+    conn: AsyncConnection,
+    *,
+    query: LogQuery,
+    newest_first: bool,
+    after: Position | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Up to `limit` whole logs after the keyset position `after`, in list order; no
+    count, no offset: an export walks the whole range page by page."""
+    where = _Where(query)
+    keyset = ""
+    if after is not None:
+        compare = "<" if newest_first else ">"
+        bound = f"({where.bind(after.executed_at)}, {where.bind(after.id)})"
+        keyset = f" AND (executed_at, id) {compare} {bound}"
+    direction = "DESC" if newest_first else "ASC"
+    return await fetch_rows(
+        conn,
+        f"SELECT {_EXPORT_COLUMNS} FROM workflow_logs WHERE {where.sql}{keyset}"
+        f" ORDER BY executed_at {direction}, id {direction} LIMIT {where.bind(limit)}",
+        where.params,
+    )
