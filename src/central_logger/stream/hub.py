@@ -92,6 +92,18 @@ class Subscription:
             self._items.append(item)
         self._wake.set()
 
+    def next_ready(self) -> StreamItem | None:
+        """The next item if one is waiting (never a `Closed`: that comes from `next`)."""
+        if self._items:
+            item = self._items.popleft()
+            if isinstance(item, LogEvent):
+                self._events -= 1
+            return item
+        if self._dropped:
+            dropped, self._dropped = self._dropped, 0
+            return Missed(dropped)
+        return None
+
     async def next(self) -> StreamItem:
         while True:
             if self._items:

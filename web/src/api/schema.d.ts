@@ -213,7 +213,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Stream Logs */
+        /**
+         * Stream Logs
+         * @description The subscription is given back when the stream ends, however it ends: by the
+         *     stream itself, and (should the client leave before it starts) after the response.
+         */
         get: operations["stream_logs"];
         put?: never;
         post?: never;
@@ -2777,8 +2781,8 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["Problem"];
                     "application/problem+json": components["schemas"]["Problem"];
-                    "text/event-stream": components["schemas"]["Problem"];
                 };
             };
             /** @description Missing, unknown, expired or revoked API key */
@@ -2787,8 +2791,8 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["Problem"];
                     "application/problem+json": components["schemas"]["Problem"];
-                    "text/event-stream": components["schemas"]["Problem"];
                 };
             };
             /** @description The key lacks the scope, or names another tenant */
@@ -2797,8 +2801,8 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["Problem"];
                     "application/problem+json": components["schemas"]["Problem"];
-                    "text/event-stream": components["schemas"]["Problem"];
                 };
             };
             /** @description Unknown id, or another tenant's */
@@ -2807,8 +2811,8 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["Problem"];
                     "application/problem+json": components["schemas"]["Problem"];
-                    "text/event-stream": components["schemas"]["Problem"];
                 };
             };
             /** @description Body, decompressed body or batch too large */
@@ -2817,8 +2821,8 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["Problem"];
                     "application/problem+json": components["schemas"]["Problem"];
-                    "text/event-stream": components["schemas"]["Problem"];
                 };
             };
             /** @description Content-Type or Content-Encoding not supported */
@@ -2827,8 +2831,8 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["Problem"];
                     "application/problem+json": components["schemas"]["Problem"];
-                    "text/event-stream": components["schemas"]["Problem"];
                 };
             };
             /** @description Validation failed; `errors` names each field */
@@ -2837,8 +2841,8 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["Problem"];
                     "application/problem+json": components["schemas"]["Problem"];
-                    "text/event-stream": components["schemas"]["Problem"];
                 };
             };
             /** @description The key's rate limit is spent; see Retry-After */
@@ -2847,8 +2851,8 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["Problem"];
                     "application/problem+json": components["schemas"]["Problem"];
-                    "text/event-stream": components["schemas"]["Problem"];
                 };
             };
             /** @description Request headers too large */
@@ -2857,8 +2861,8 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["Problem"];
                     "application/problem+json": components["schemas"]["Problem"];
-                    "text/event-stream": components["schemas"]["Problem"];
                 };
             };
             /** @description The database is unavailable; see Retry-After */
@@ -2867,8 +2871,8 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["Problem"];
                     "application/problem+json": components["schemas"]["Problem"];
-                    "text/event-stream": components["schemas"]["Problem"];
                 };
             };
         };
