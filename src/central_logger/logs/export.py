@@ -15,6 +15,7 @@ change its status: the file then ends with a marker saying it failed.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import csv
 import dataclasses
@@ -186,45 +187,60 @@ async def export_logs(
     header = encode.header()
     if header:
         yield header
+
+    async def read(position: Position | None, limit: int) -> list[dict[str, Any]]:
+        async with begin() as conn:
+            return await read_export_page(
+                conn, query=query, newest_first=newest_first, after=position, limit=limit
+            )
+
     written = 0
-    while True:
-        # One row past the cap, to know whether the cap cut the export short.
-        limit = min(page_rows, max_rows - written + 1)
-        try:
-            async with begin() as conn:
-                rows = await read_export_page(
-                    conn, query=query, newest_first=newest_first, after=after, limit=limit
-                )
-        except Exception as exc:
-            logger.exception("an export failed after %d rows", written)
-            outcome.failed = True
-            yield encode.marker({"export": "failed", "rows": written, "detail": type(exc).__name__})
-            return
-        if written + len(rows) > max_rows:
-            rows = rows[: max_rows - written]
-            written += len(rows)
+    # One row past the cap, to know whether the cap cut the export short.
+    limit = min(page_rows, max_rows + 1)
+    # The next page is read (its connection taken and given back) while this one is
+    # encoded and sent: the database and the client's download overlap.
+    pending = asyncio.ensure_future(read(after, limit))
+    try:
+        while True:
+            try:
+                rows = await pending
+            except Exception as exc:
+                logger.exception("an export failed after %d rows", written)
+                outcome.failed = True
+                failed = {"export": "failed", "rows": written, "detail": type(exc).__name__}
+                yield encode.marker(failed)
+                return
+            truncated = written + len(rows) > max_rows
+            if truncated:
+                rows = rows[: max_rows - written]
+            more = not truncated and len(rows) == limit
             if rows:
+                after = Position(rows[-1]["executed_at"], rows[-1]["id"])
+            if more:
+                limit = min(page_rows, max_rows - written - len(rows) + 1)
+                pending = asyncio.ensure_future(read(after, limit))
+            if rows:
+                written += len(rows)
                 outcome.rows = written
                 yield encode.rows(rows)
-                after = Position(rows[-1]["executed_at"], rows[-1]["id"])
-            cursor = encode_cursor(after, order=params.order) if after else None
-            outcome.truncated, outcome.next_cursor = True, cursor
-            yield encode.marker(
-                {
-                    "export": "truncated",
-                    "rows": written,
-                    "max_rows": max_rows,
-                    "next_cursor": cursor,
-                }
-            )
-            return
-        if rows:
-            written += len(rows)
-            outcome.rows = written
-            yield encode.rows(rows)
-            after = Position(rows[-1]["executed_at"], rows[-1]["id"])
-        if len(rows) < limit:
-            return
+            if truncated:
+                cursor = encode_cursor(after, order=params.order) if after else None
+                outcome.truncated, outcome.next_cursor = True, cursor
+                yield encode.marker(
+                    {
+                        "export": "truncated",
+                        "rows": written,
+                        "max_rows": max_rows,
+                        "next_cursor": cursor,
+                    }
+                )
+                return
+            if not more:
+                return
+    finally:
+        # The client left (or the export ended): a page still being read is not wanted.
+        # Cancelled, its transaction is rolled back and its connection returned.
+        pending.cancel()
 
 
 class _JsonlEncoder:
