@@ -26,12 +26,20 @@ from typing import Any
 
 import httpx
 import orjson
+import psycopg
 
-from bench.batch_throughput import _empty
+from bench.batch_throughput import _empty as _empty_logs
 from bench.dataset import client_ids, sample_logs
 from bench.load import batch_ingestion, percentiles, worker_rss_mb
 from bench.perf import ADMIN_KEY, load, prepare_database, start_service, tenant_key
 from central_logger.db.migrate import upgrade_to_head
+
+
+def _empty(url: str) -> None:
+    """The logs and their ids gone (a load with the same seed makes the same ids)."""
+    _empty_logs(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("TRUNCATE workflow_log_ids")
 
 
 def _service(url: str, clients: list[str], **env: str) -> tuple[Any, str]:
