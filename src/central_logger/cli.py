@@ -30,6 +30,7 @@ from central_logger.http.server import (
     head_limit,
     tls_files,
 )
+from central_logger.logs import cli as logs_cli
 from central_logger.observability.exposition import (
     prepare_multiprocess_dir,
     remove_multiprocess_dir,
@@ -46,6 +47,7 @@ app.add_typer(keys_cli.app, name="keys")
 app.add_typer(audit_cli.app, name="audit")
 app.add_typer(retention_cli.app, name="retention")
 app.add_typer(alerts_cli.app, name="alerts")
+app.command("export")(logs_cli.export)
 
 T = TypeVar("T")
 

@@ -154,6 +154,21 @@ class Settings(BaseSettings):
     database_read_url: str | None = None
     read_replica_max_lag_seconds: float = Field(default=5.0, ge=0)
     read_replica_probe_seconds: float = Field(default=1.0, gt=0)
+    # Export (GET /api/v1/logs/export, `central-logger export`): at most this many logs
+    # per export; a longer one ends with a marker and the cursor that continues it.
+    export_max_rows: int = Field(default=1_000_000, ge=1)
+    # Live tail (GET /api/v1/logs/stream, docs/live-tail.md). Off: ingestion sends no
+    # notifications, no process listens, and the stream answers 404.
+    live_tail_enabled: bool = True
+    # Streams open at once per API key, and in all, in each service process (429 beyond).
+    stream_max_per_key: int = Field(default=5, ge=1)
+    stream_max_per_process: int = Field(default=200, ge=1)
+    # Events a stream holds for a slow client (beyond: dropped and counted in a `missed`
+    # event; one flush of ingestion arrives at once, up to INGEST_MAX_ROWS_PER_FLUSH), and
+    # events each process keeps for resumes with Last-Event-ID. Streams share the events:
+    # a buffered event costs a stream a reference.
+    stream_buffer_events: int = Field(default=5000, ge=1)
+    stream_resume_events: int = Field(default=10_000, ge=1)
 
     # Alerts (docs/alerts.md): rules evaluated every ALERTS_EVALUATION_INTERVAL_SECONDS
     # and their notifications delivered from the outbox, inside the service (one

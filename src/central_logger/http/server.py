@@ -13,12 +13,14 @@ docs/reliability.md.)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import ctypes.util
 import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -187,3 +189,35 @@ def tls_files(
         if not path.is_file():
             raise SystemExit(f"HTTPS: no such file: {path}")
     return str(cert), str(key)
+
+
+def on_stop_signal(callback: Callable[[], None]) -> Callable[[], None]:
+    """Call `callback` on the event loop as soon as SIGTERM or SIGINT arrives, before
+    uvicorn's own handling (which it then runs as before): uvicorn waits for open
+    connections to end before the app's shutdown, and a stream (the live tail) never
+    ends by itself. Call it from the event loop's (main) thread at start-up; returns
+    what puts the previous handlers back. Outside uvicorn (no handler of its own to
+    chain to) or off the main thread: nothing."""
+    loop = asyncio.get_running_loop()
+    previous_handlers: dict[int, Any] = {}
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(stop)
+        if not callable(previous) or previous is signal.default_int_handler:
+            continue
+
+        def handler(signum: int, frame: Any, previous: Any = previous) -> None:
+            loop.call_soon_threadsafe(callback)
+            previous(signum, frame)
+
+        try:
+            signal.signal(stop, handler)
+        except ValueError:  # not the main thread
+            break
+        previous_handlers[stop] = previous
+
+    def restore() -> None:
+        for stop, previous in previous_handlers.items():
+            with contextlib.suppress(ValueError):
+                signal.signal(stop, previous)
+
+    return restore

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from central_logger.ratelimit.service import RateLimiter
     from central_logger.replica.service import ReadReplica
     from central_logger.retention.service import PolicyCache
+    from central_logger.stream.hub import LiveHub
 
 
 @dataclass
@@ -32,3 +33,5 @@ class AppState:
     offload: CpuOffload
     # DATABASE_READ_URL's replica, when set.
     read_replica: ReadReplica | None = None
+    # The live tail's fan-out in this process; None when LIVE_TAIL_ENABLED is off.
+    live_hub: LiveHub | None = None

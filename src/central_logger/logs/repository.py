@@ -300,12 +300,13 @@ async def select_client_ids(conn: AsyncConnection) -> Sequence[str]:
     return sorted(set(daily) | set(pending))
 
 
-async def upsert_refreshing_payload(conn: AsyncConnection, *, client_id: str, row: LogRow) -> None:
+async def upsert_refreshing_payload(conn: AsyncConnection, *, client_id: str, row: LogRow) -> bool:
     """Insert a log, or refresh only the payload of the stored one: a log assembled from
     parts (an OpenTelemetry trace whose spans arrive in several requests) grows its
     trace, while the fields the metrics count (and its time, so its partition) stay as
     first stored. Two statements: when the id is taken by a transaction that commits
-    while this one waits on it, the update's own, later snapshot sees that log."""
+    while this one waits on it, the update's own, later snapshot sees that log.
+    True when the log was new (inserted), False when its payload was refreshed."""
     claimed = await conn.execute(
         pg_insert(log_ids)
         .values(id=row.id, client_id=client_id, executed_at=row.executed_at)
@@ -331,7 +332,7 @@ async def upsert_refreshing_payload(conn: AsyncConnection, *, client_id: str, ro
                 payload=payload,
             )
         )
-        return
+        return True
     stored = (
         select(log_ids.c.executed_at)
         .where((log_ids.c.id == row.id) & (log_ids.c.client_id == client_id))
@@ -344,6 +345,7 @@ async def upsert_refreshing_payload(conn: AsyncConnection, *, client_id: str, ro
         )
         .values(payload=payload)
     )
+    return False
 
 
 async def select_values(
@@ -356,3 +358,53 @@ async def select_values(
         statement = statement.where(values.c.client_id == client_id)
     statement = statement.group_by(values.c.value).order_by(values.c.value).limit(limit)
     return list((await conn.execute(statement)).scalars())
+
+
+# The export reads whole logs with their JSON as the database keeps it (text): decoding
+# metrics and payload only to encode them again cost most of an export's CPU.
+_EXPORT_COLUMNS = ", ".join(
+    f"{c.name}::text AS {c.name}" if c.name in ("metrics", "payload") else c.name for c in logs.c
+)
+
+
+async def select_export_page(
+    conn: AsyncConnection,
+    *,
+    query: LogQuery,
+    newest_first: bool,
+    after: Position | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Up to `limit` whole logs after the keyset position `after`, in list order; no
+    count, no offset: an export walks the whole range page by page."""
+    where = _Where(query)
+    keyset = ""
+    if after is not None:
+        compare = "<" if newest_first else ">"
+        bound = f"({where.bind(after.executed_at)}, {where.bind(after.id)})"
+        keyset = f" AND (executed_at, id) {compare} {bound}"
+    direction = "DESC" if newest_first else "ASC"
+    return await fetch_rows(
+        conn,
+        f"SELECT {_EXPORT_COLUMNS} FROM workflow_logs WHERE {where.sql}{keyset}"
+        f" ORDER BY executed_at {direction}, id {direction} LIMIT {where.bind(limit)}",
+        where.params,
+    )
+
+
+# One statement for every notification of a transaction (logs/events.py): delivered at
+# commit, so a listener hears only of stored logs. now() is the transaction's start,
+# which is what the logs' created_at default stores.
+_NOTIFY = """
+    SELECT pg_notify(%(channel)s,
+        '{"x":"' || pg_current_xact_id() || '","c":' || u.number
+        || ',"t":' || extract(epoch FROM now()) || ',"e":' || u.chunk || '}')
+    FROM unnest(%(chunks)s::text[]) WITH ORDINALITY AS u(chunk, number)
+"""
+
+
+async def notify_stored(conn: AsyncConnection, *, channel: str, chunks: Sequence[str]) -> None:
+    """Publish the summaries of the logs this transaction stored (JSON arrays, each
+    small enough for one notification)."""
+    if chunks:
+        await conn.exec_driver_sql(_NOTIFY, {"channel": channel, "chunks": list(chunks)})

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, status
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from central_logger.auth.dependencies import (
     AdminPrincipal,
@@ -28,13 +28,14 @@ from central_logger.http.problems import (
 )
 from central_logger.http.query import QueryText
 from central_logger.http.responses import ORJSONResponse
-from central_logger.logs import service
+from central_logger.logs import export, service
 from central_logger.logs.schemas import (
     BatchResult,
     ClientList,
     IngestResult,
     LogCreate,
     LogDetail,
+    LogExportParams,
     LogListParams,
     LogPage,
     LogValues,
@@ -158,6 +159,50 @@ async def list_log_values(
         conn, tenancy=read_tenancy(principal, params.client_id), field=params.field
     )
     return ORJSONResponse(values.model_dump(mode="json"))
+
+
+@router.get(
+    "/logs/export",
+    operation_id="export_logs",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "The matching logs as a file: JSONL (whole logs) or CSV (list columns)",
+            "content": {"application/x-ndjson": {}, "text/csv": {}},
+        }
+    },
+)
+async def export_logs(
+    request: Request,
+    params: Annotated[LogExportParams, Query()],
+    state: State,
+    principal: ReadPrincipal,
+) -> StreamingResponse:
+    tenancy = read_tenancy(principal, params.client_id)
+    export.start_position(params)  # a bad cursor is a 422 before the file starts
+    if principal.is_admin:
+        state.audit.admin_read(
+            key_prefix=principal.key_prefix,
+            client_id=tenancy.client_id,
+            remote_addr=request.client.host if request.client else None,
+            path=request.url.path,
+        )
+    body = export.export_logs(
+        export.read_transaction(state.engine, state.rate_limiter.reads, tenancy.client_id),
+        tenancy=tenancy,
+        params=params,
+        max_rows=state.settings.export_max_rows,
+    )
+    name = export.filename(params, datetime.now(UTC))
+    return StreamingResponse(
+        body,
+        media_type=export.MEDIA_TYPES[params.format],
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "X-Export-Max-Rows": str(state.settings.export_max_rows),
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @router.get(

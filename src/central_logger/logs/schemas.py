@@ -192,3 +192,14 @@ class LogListParams(LogFilters):
     page_size: Annotated[int, Field(ge=1, le=500)] = 50
     cursor: Annotated[str, StringConstraints(max_length=512)] | None = None
     order: Literal["desc", "asc"] = "desc"
+
+
+class LogExportParams(LogFilters):
+    """The list's filters and range, the file's format, and where to start: the
+    `next_cursor` of a list page, or of an export the cap cut short."""
+
+    format: Literal["jsonl", "csv"] = Field(
+        "jsonl", description="jsonl: whole logs; csv: list columns"
+    )
+    order: Literal["desc", "asc"] = "desc"
+    cursor: Annotated[str, StringConstraints(max_length=512)] | None = None

@@ -19,8 +19,8 @@ from central_logger.db import partitions
 from central_logger.http.json_checks import JsonLimits
 from central_logger.http.offload import CpuOffload
 from central_logger.http.problems import FieldError, ProblemError, validation_problem
-from central_logger.logs import paging, preparation, repository
-from central_logger.logs.models import LogQuery, LogRow, Position
+from central_logger.logs import events, paging, preparation, repository
+from central_logger.logs.models import LogQuery, LogRow, Position, TenantRow
 from central_logger.logs.preparation import PreparedBatch, PreparedLog, unpack
 from central_logger.logs.schemas import (
     ClientList,
@@ -244,8 +244,14 @@ async def store_trace_logs(
     if not rows:
         return
     await partitions.ensure_days(conn, {partitions.day_of(row.executed_at) for row in rows})
+    stored = []
     for row in rows:
-        await repository.upsert_refreshing_payload(conn, client_id=client_id, row=row)
+        if await repository.upsert_refreshing_payload(conn, client_id=client_id, row=row):
+            stored.append(TenantRow(client_id, row))
+    # The live tail hears of the new logs at commit (a refreshed payload is no new log).
+    await repository.notify_stored(
+        conn, channel=events.CHANNEL, chunks=events.notification_chunks(stored)
+    )
 
 
 async def list_clients(conn: AsyncConnection, *, configured: set[str]) -> ClientList:

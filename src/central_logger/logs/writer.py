@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from central_logger.db import partitions
 from central_logger.db.tenancy import state_tenant
-from central_logger.logs import repository
+from central_logger.logs import events, repository
 from central_logger.logs.models import LogRow, TenantRow
 from central_logger.observability.metrics import observe_flush
 
@@ -98,8 +98,12 @@ class LogWriter:
         max_rows: int = 5000,
         small_request_rows: int = 10,
         express_max_rows: int = 1000,
+        publish: bool = True,
     ) -> None:
         self._engine = engine
+        # The live tail: each insert's transaction also notifies the stored logs'
+        # summaries (logs/events.py), so they are heard of only once committed.
+        self._publish = publish
         self._flushers = flushers
         # A request is never split: a flush holds whole requests up to max_rows rows
         # (or one larger request alone).
@@ -225,7 +229,14 @@ class LogWriter:
     async def _insert_rows(self, rows: list[TenantRow]) -> set[tuple[str, UUID]]:
         async with self._engine.begin() as conn:
             await state_tenant(conn, None)
-            return await repository.insert_rows(conn, rows)
+            inserted = await repository.insert_rows(conn, rows)
+            if self._publish and inserted:
+                await repository.notify_stored(
+                    conn,
+                    channel=events.CHANNEL,
+                    chunks=events.notification_chunks(_stored(rows, inserted)),
+                )
+            return inserted
 
     async def _ensure_partitions(self, days: set[date]) -> None:
         """A log for a day with no partition yet is stored all the same: the day's
@@ -236,6 +247,18 @@ class LogWriter:
         async with self._engine.begin() as conn:
             await partitions.ensure_days(conn, days)
         self._partition_days |= days
+
+
+def _stored(rows: list[TenantRow], inserted: set[tuple[str, UUID]]) -> list[TenantRow]:
+    """The rows the insert stored: of a (client, id) given twice, the first."""
+    left = set(inserted)
+    stored = []
+    for tenant_row in rows:
+        key = (tenant_row.client_id, tenant_row.row.id)
+        if key in left:
+            left.discard(key)
+            stored.append(tenant_row)
+    return stored
 
 
 def _fail(request: _Request, exc: BaseException) -> None:

@@ -1,4 +1,5 @@
 import { useEffect, useMemo, useState, type FormEvent } from "react";
+import { useQueryClient } from "@tanstack/react-query";
 import { Link, useLocation, useNavigate, useSearchParams } from "react-router";
 import { createColumnHelper, flexRender, getCoreRowModel, useReactTable } from "@tanstack/react-table";
 import type { LogItem } from "../../api/types";
@@ -18,6 +19,8 @@ import {
   type FilterName,
   type LogFilters,
 } from "./filters";
+import { ExportButton } from "./ExportButton";
+import { LiveTable } from "./LiveTable";
 import { RetentionNote } from "./RetentionNote";
 import { useLogs } from "./useLogs";
 import { useLogValues, type PickListField } from "./useLogValues";
@@ -240,7 +243,11 @@ export default function LogsPage() {
   const table = useReactTable({ data: items, columns, getCoreRowModel: getCoreRowModel(), getRowId: (r) => r.id });
 
   // New filters restart at page 1; the admin's client stays.
-  const apply = (next: LogFilters) => setSearch(withCarried(filtersToSearch(next), search));
+  const apply = (next: LogFilters) => {
+    const nextSearch = withCarried(filtersToSearch(next), search);
+    if (search.get("live") === "1") nextSearch.set("live", "1"); // new filters, still live
+    setSearch(nextSearch);
+  };
   const filterKey = filtersToSearch({ ...filters, order: "desc", pageSize: 50 }).toString();
   const active = activeFilterCount(filters);
 
@@ -249,13 +256,27 @@ export default function LogsPage() {
   const goFirst = () => setSearch(stackToSearch(search, { cursors: [] }));
 
   const start = (pageNumber(stack) - 1) * filters.pageSize;
+  // Live mode is kept in the URL (`live=1`), beside the filters it applies.
+  const live = search.get("live") === "1";
+  const queryClient = useQueryClient();
+  const setLive = (on: boolean) => {
+    // Back from live: the list is read anew (it has grown meanwhile).
+    if (!on) void queryClient.invalidateQueries({ queryKey: ["logs"] });
+    const next = new URLSearchParams(search);
+    if (on) next.set("live", "1");
+    else next.delete("live");
+    setSearch(next);
+  };
+  const showClient = Boolean(me?.is_admin && !clientId);
   return (
     <div className="page">
       <header className="page-head">
         <div>
           <h1>Logs</h1>
           <p className="muted small">
-            {data ? (
+            {live ? (
+              <span>Live: runs as they are stored</span>
+            ) : data ? (
               <span data-testid="logs-total">
                 {data.total_exact ? formatCount(data.total) : `${formatCount(data.total)}+`} matching run{data.total === 1 ? "" : "s"}
               </span>
@@ -264,6 +285,16 @@ export default function LogsPage() {
           </p>
         </div>
         <div className="toolbar">
+          <button
+            type="button"
+            className={`button${live ? " button-primary" : ""}`}
+            aria-pressed={live}
+            data-testid="live-toggle"
+            onClick={() => setLive(!live)}
+          >
+            {live ? "Live ●" : "Live"}
+          </button>
+          <ExportButton filters={filters} />
           <label className="inline-field">
             Order
             <select
@@ -293,7 +324,9 @@ export default function LogsPage() {
 
       <FilterForm key={filterKey} filters={filters} onApply={apply} />
 
-      {logs.isPending ? (
+      {live ? (
+        <LiveTable filters={filters} showClient={showClient} />
+      ) : logs.isPending ? (
         <Loading label="Loading logs…" />
       ) : logs.isError ? (
         <ErrorState error={logs.error} onRetry={() => void logs.refetch()} />
