@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-api lint format demo bench bench-full wrk faults dist test-deploy
+.PHONY: help install run test test-api lint format demo bench bench-full wrk faults dist test-deploy mutants
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ format: install ## Apply ruff's fixes and formatting
 
 test-api: install web-build chromium ## The service's tests on a real PostgreSQL (TEST_DATABASE_URL or embedded)
 	$(PY) -m pytest tests/api -q
+
+mutants: install ## Apply a fixed list of small bugs to a copy of the tree, one at a time; each must fail its tests (docs/testing.md)
+	$(PY) -m bench.mutants
 
 dist: install web-build ## Wheel and sdist in dist/, the built dashboard inside (no Node.js needed where they install)
 	rm -rf dist build

@@ -46,6 +46,12 @@ async def list_page(client: httpx.AsyncClient, **params: Any) -> dict[str, Any]:
     return body
 
 
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    """No background fold: "before folding" reads the pending deltas and raw rows."""
+    return {"rollup_fold_interval_seconds": 3600.0}
+
+
 # --- Paging: a last page exactly full -------------------------------------------------
 
 
@@ -80,7 +86,9 @@ async def test_a_last_page_exactly_full_has_no_next_cursor(client: httpx.AsyncCl
 # --- Counting: exactly COUNT_LIMIT ----------------------------------------------------
 
 
-@pytest.mark.parametrize("settings_overrides", [{"count_limit": 10}])
+@pytest.mark.parametrize(
+    "settings_overrides", [{"count_limit": 10, "rollup_fold_interval_seconds": 3600.0}]
+)
 async def test_a_count_exactly_at_the_limit_is_exact(client: httpx.AsyncClient) -> None:
     day = a_day_ago_aligned(3)
     await ship(client, [a_log(executed_at=(day + i * HOUR).isoformat()) for i in range(9)])
@@ -122,7 +130,9 @@ async def test_the_uncategorized_filter_finds_logs_named_so_and_logs_without_one
 # --- Validation: executed_at either side of the future limit --------------------------
 
 
-@pytest.mark.parametrize("settings_overrides", [{"max_future_seconds": 3600}])
+@pytest.mark.parametrize(
+    "settings_overrides", [{"max_future_seconds": 3600, "rollup_fold_interval_seconds": 3600.0}]
+)
 @pytest.mark.parametrize("path", ["/api/v1/logs", "/api/v1/logs/batch"])
 async def test_the_future_limit_is_exact_within_a_minute(
     client: httpx.AsyncClient, path: str
