@@ -18,6 +18,17 @@ from psycopg import sql
 from central_logger.db.embedded import start_embedded
 from central_logger.db.migrate import upgrade_to_head
 from central_logger.settings import to_libpq_url
+from tests.support.requirements import MARKER, apply_requirements
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", f"{MARKER}(is_missing, sentence): skip, or fail under CI, when missing"
+    )
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    apply_requirements(item)
 
 
 def _with_database(url: str, database: str) -> str:

@@ -29,6 +29,8 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 
+from tests.support.requirements import missing
+
 REPO = Path(__file__).resolve().parents[2]
 CLIENT_SRC = REPO / "clients" / "python" / "src"
 
@@ -272,7 +274,10 @@ def shipper_database_url(request: pytest.FixtureRequest) -> Iterator[str]:
         elif base is not None:
             yield base
         else:
-            pytest.skip(f"no PostgreSQL for the shipper tests at {LOCAL_POSTGRES}")
+            missing(
+                f"no PostgreSQL for the shipper tests at {LOCAL_POSTGRES}: set"
+                " TEST_DATABASE_URL or SHIPPER_TEST_DATABASE_URL"
+            )
 
 
 @pytest.fixture(scope="session")
