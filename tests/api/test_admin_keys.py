@@ -15,9 +15,9 @@ from asgi_lifespan import LifespanManager
 
 from central_logger.main import create_app
 from central_logger.settings import Settings
-from tests.api.conftest import ADMIN_KEY, TENANT_A_KEY, auth
-from tests.api.factories import a_log
-from tests.api.test_keys import create_key, run_cli
+from tests.support.api import create_key, run_cli
+from tests.support.factories import a_log
+from tests.support.tenants import ADMIN_KEY, TENANT_A_KEY, auth
 
 ADMIN = auth(ADMIN_KEY)
 

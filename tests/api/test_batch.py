@@ -8,9 +8,9 @@ import httpx
 import orjson
 import pytest
 
-from tests.api.conftest import TENANT_A_KEY, auth
-from tests.api.factories import a_log, with_id
-from tests.api.test_ingest import row_count
+from tests.support.api import row_count
+from tests.support.factories import a_log, with_id
+from tests.support.tenants import TENANT_A_KEY, auth
 
 
 async def test_valid_items_are_stored_and_bad_ones_reported(

@@ -17,8 +17,8 @@ from fastapi import FastAPI
 
 from central_logger.metrics import histogram
 from central_logger.metrics.service import fold_rollups, split_range
-from tests.api.conftest import TENANT_A_KEY, TENANT_B_KEY, auth
-from tests.api.factories import a_log
+from tests.support.factories import a_log
+from tests.support.tenants import TENANT_A_KEY, TENANT_B_KEY, auth
 
 HOUR = timedelta(hours=1)
 

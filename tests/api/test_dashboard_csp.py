@@ -14,10 +14,10 @@ import pytest
 from central_logger.http.dashboard import dashboard_is_built
 from central_logger.main import create_app
 from central_logger.settings import Settings
-from tests.api.conftest import TENANT_A_KEY, auth
-from tests.api.factories import a_log
-from tests.api.live import LiveServer
+from tests.support.factories import a_log
+from tests.support.live import LiveServer
 from tests.support.requirements import requirement
+from tests.support.tenants import TENANT_A_KEY, auth
 
 CHROMIUM = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
 

@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from central_logger.logs import repository
 from central_logger.logs.models import LogRow, TenantRow
 from central_logger.logs.writer import LogWriter
-from tests.api.conftest import TENANT_A, TENANT_A_KEY, TENANT_B, TENANT_B_KEY, auth
-from tests.api.factories import a_log, with_id
+from tests.support.factories import a_log, with_id
+from tests.support.tenants import TENANT_A, TENANT_A_KEY, TENANT_B, TENANT_B_KEY, auth
 
 
 @pytest.fixture

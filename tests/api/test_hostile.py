@@ -23,10 +23,10 @@ from starlette.routing import Mount
 from central_logger.db.engine import create_engine
 from central_logger.main import create_app
 from central_logger.settings import Settings
-from tests.api.conftest import TENANT_A_KEY, auth
-from tests.api.factories import a_log
-from tests.api.live import LiveServer
-from tests.api.test_ingest import row_count
+from tests.support.api import row_count
+from tests.support.factories import a_log
+from tests.support.live import LiveServer
+from tests.support.tenants import TENANT_A_KEY, auth
 
 JSON = {**auth(TENANT_A_KEY), "Content-Type": "application/json"}
 

@@ -8,18 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import orjson
-import psycopg
 import pytest
 
-from tests.api.conftest import TENANT_A_KEY, TENANT_B_KEY, auth
-from tests.api.factories import a_log, with_id
-
-
-def row_count(database_url: str) -> int:
-    with psycopg.connect(database_url) as conn:
-        row = conn.execute("SELECT count(*) FROM workflow_logs").fetchone()
-        assert row is not None
-        return int(row[0])
+from tests.support.api import row_count
+from tests.support.factories import a_log, with_id
+from tests.support.tenants import TENANT_A_KEY, TENANT_B_KEY, auth
 
 
 async def test_stores_and_normalises_status(client: httpx.AsyncClient) -> None:

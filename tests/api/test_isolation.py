@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.conftest import ADMIN_KEY, TENANT_A, TENANT_A_KEY, TENANT_B, TENANT_B_KEY, auth
-from tests.api.factories import a_log
-from tests.api.test_list import ship
+from tests.support.api import ship
+from tests.support.factories import a_log
+from tests.support.tenants import ADMIN_KEY, TENANT_A, TENANT_A_KEY, TENANT_B, TENANT_B_KEY, auth
 
 
 @pytest.fixture

@@ -12,31 +12,15 @@ import pytest
 from alembic import command
 from fastapi import FastAPI
 from sqlalchemy import event
-from typer.testing import CliRunner
 
 from central_logger.auth import service as keys_service
 from central_logger.auth.keys import generate_key
 from central_logger.auth.schemas import Scope
-from central_logger.cli import app as cli
 from central_logger.db.migrate import alembic_config
 from central_logger.http.state import AppState
-from tests.api.conftest import TENANT_A_KEY, auth
-from tests.api.factories import a_log
-
-runner = CliRunner()
-
-
-async def run_cli(database_url: str, *args: str) -> tuple[int, str, str]:
-    result = await asyncio.to_thread(
-        runner.invoke, cli, list(args), env={"DATABASE_URL": database_url}
-    )
-    return result.exit_code, result.stdout, result.stderr
-
-
-async def create_key(database_url: str, *args: str) -> str:
-    code, out, err = await run_cli(database_url, "keys", "create", *args)
-    assert code == 0, err
-    return out.strip()
+from tests.support.api import create_key, run_cli
+from tests.support.factories import a_log
+from tests.support.tenants import TENANT_A_KEY, auth
 
 
 async def test_cli_key_lifecycle(client: httpx.AsyncClient, empty_database: str) -> None:

@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from central_logger.logs import paging
-from tests.api.conftest import ADMIN_KEY, TENANT_A, TENANT_B, TENANT_B_KEY, auth
-from tests.api.factories import with_id
+from tests.support.factories import with_id
+from tests.support.tenants import ADMIN_KEY, TENANT_A, TENANT_B, TENANT_B_KEY, auth
 
 NOW = datetime.now(UTC)
 

@@ -20,9 +20,9 @@ from central_logger.http.state import AppState
 from central_logger.metrics import histogram
 from central_logger.metrics.service import fold_rollups, run_rollup_folder, split_range
 from central_logger.settings import Settings
-from tests.api.conftest import TENANT_A_KEY, TENANT_B_KEY, auth
-from tests.api.factories import a_log
-from tests.api.test_list import ship
+from tests.support.api import ship
+from tests.support.factories import a_log
+from tests.support.tenants import TENANT_A_KEY, TENANT_B_KEY, auth
 
 
 def calendar_days_touched(start: datetime, end: datetime) -> int:

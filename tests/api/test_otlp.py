@@ -28,8 +28,8 @@ from opentelemetry.trace import Status, StatusCode
 
 from central_logger.main import create_app
 from central_logger.settings import Settings
-from tests.api.conftest import TENANT_A_KEY, TENANT_B_KEY, auth
-from tests.api.live import LiveServer
+from tests.support.live import LiveServer
+from tests.support.tenants import TENANT_A_KEY, TENANT_B_KEY, auth
 
 
 @pytest.fixture

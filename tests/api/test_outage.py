@@ -20,8 +20,8 @@ from central_logger.db.embedded import start_embedded
 from central_logger.db.migrate import upgrade_to_head
 from central_logger.main import create_app
 from central_logger.settings import Settings
-from tests.api.conftest import TENANT_A_KEY, auth
-from tests.api.factories import with_id
+from tests.support.factories import with_id
+from tests.support.tenants import TENANT_A_KEY, auth
 
 
 class Server:

@@ -22,8 +22,8 @@ from psycopg import sql
 from central_logger.db.migrate import alembic_config
 from central_logger.main import create_app
 from central_logger.settings import Settings
-from tests.api.conftest import ADMIN_KEY, auth
-from tests.conftest import _libpq_to_url, _with_database
+from tests.support.databases import libpq_to_url, with_database
+from tests.support.tenants import ADMIN_KEY, auth
 
 BEFORE_PARTITIONS = "20261128_admin_scope"
 TENANTS = ("north", "south", "east")
@@ -60,7 +60,7 @@ def databases(server_url: str) -> Iterator[tuple[str, str]]:
         for name in names:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
-        migrated, built = (_libpq_to_url(_with_database(server_url, n)) for n in names)
+        migrated, built = (libpq_to_url(with_database(server_url, n)) for n in names)
         yield migrated, built
     finally:
         with psycopg.connect(server_url, autocommit=True) as conn:

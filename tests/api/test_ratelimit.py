@@ -15,9 +15,9 @@ from fastapi import FastAPI
 
 from central_logger.main import create_app
 from central_logger.settings import Settings
-from tests.api.conftest import TENANT_A_KEY, TENANT_B_KEY, auth
-from tests.api.factories import a_log
+from tests.support.factories import a_log
 from tests.support.requirements import missing
+from tests.support.tenants import TENANT_A_KEY, TENANT_B_KEY, auth
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 

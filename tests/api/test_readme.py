@@ -14,7 +14,7 @@ import pytest
 
 from central_logger.main import create_app
 from central_logger.settings import Settings
-from tests.api.live import LiveServer
+from tests.support.live import LiveServer
 from tests.support.requirements import requirement
 
 README = Path(__file__).resolve().parents[2] / "README.md"

@@ -20,9 +20,9 @@ from central_logger.db.engine import create_maintenance_engine
 from central_logger.retention import service
 from central_logger.retention.schemas import RetentionRunReport
 from central_logger.settings import Settings
-from tests.api.conftest import ADMIN_KEY, TENANT_A, TENANT_A_KEY, TENANT_B, TENANT_B_KEY, auth
-from tests.api.factories import with_id
-from tests.api.test_keys import run_cli
+from tests.support.api import run_cli
+from tests.support.factories import with_id
+from tests.support.tenants import ADMIN_KEY, TENANT_A, TENANT_A_KEY, TENANT_B, TENANT_B_KEY, auth
 
 NOW = datetime.now(UTC)
 DAYS_OF_DATA = 40

@@ -18,8 +18,8 @@ from central_logger.db.tenancy import APP_ROLE, state_tenant
 from central_logger.http.state import AppState
 from central_logger.logs import repository as logs_repository
 from central_logger.logs.models import LogQuery
-from tests.api.conftest import ADMIN_KEY, TENANT_A, TENANT_A_KEY, TENANT_B, TENANT_B_KEY, auth
-from tests.api.factories import a_log
+from tests.support.factories import a_log
+from tests.support.tenants import ADMIN_KEY, TENANT_A, TENANT_A_KEY, TENANT_B, TENANT_B_KEY, auth
 
 # Tables with a client_id column that are deliberately not under row-level security:
 # the key directory is read by hash before any tenant is known, and the audit trail is

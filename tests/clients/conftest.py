@@ -13,7 +13,6 @@ import gzip
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -29,6 +28,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 
+from tests.support.live import free_port
 from tests.support.requirements import missing
 
 REPO = Path(__file__).resolve().parents[2]
@@ -111,13 +111,6 @@ def stub() -> Iterator[Stub]:
 API_KEY = "shipper_key"
 CLIENT_ID = "shipper_client"
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _python() -> str:

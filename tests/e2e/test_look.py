@@ -11,10 +11,11 @@ from typing import Any, Literal
 import pytest
 from playwright.sync_api import Page, ViewportSize, expect
 
+from tests.support.dashboard import sign_in, wait_rows
+
 from .conftest import DESKTOP, PHONE, PageFactory
 from .seed import ADMIN_KEY, TENANT_A_KEY, Seeded
 from .service import ROOT
-from .test_dashboard import sign_in, wait_rows
 
 AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
 # Below "serious" in axe's scale, but each was a finding of issue 17: failed as well.
