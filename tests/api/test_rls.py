@@ -151,6 +151,8 @@ async def test_a_request_whose_query_forgets_the_tenant_still_sees_only_its_own(
         await client.get(f"/api/v1/logs?client_id={TENANT_A}", headers=auth(ADMIN_KEY))
     ).json()
     assert {i["client_id"] for i in narrowed["items"]} == {TENANT_A}
-    # The filter really was removed: without row-level security these would leak.
-    assert len(filters_sent) == 3
+    # The filter really was removed: without row-level security these would leak. (At
+    # least one filter per request: a list reads one per day partition it visits, and
+    # how many days have partitions depends on the tests that ran before this one.)
+    assert len(filters_sent) >= 3
     assert all("client_id" not in sql for sql in filters_sent)
