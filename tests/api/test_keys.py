@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -18,7 +17,7 @@ from central_logger.auth.keys import generate_key
 from central_logger.auth.schemas import Scope
 from central_logger.db.migrate import alembic_config
 from central_logger.http.state import AppState
-from tests.support.api import create_key, run_cli
+from tests.support.api import create_key, run_cli, wait_until
 from tests.support.factories import a_log
 from tests.support.tenants import TENANT_A_KEY, auth
 
@@ -50,10 +49,12 @@ async def test_cli_key_lifecycle(client: httpx.AsyncClient, empty_database: str)
     code, out, _ = await run_cli(empty_database, "keys", "revoke", prefix)
     assert code == 0
     assert "revoked" in out
+
     # Cached lookups live KEY_CACHE_TTL_SECONDS (0.5 s in tests); then the key is refused.
-    await asyncio.sleep(0.6)
-    refused = await client.get("/api/v1/logs", headers=auth(key))
-    assert refused.status_code == 401
+    async def refused() -> bool:
+        return (await client.get("/api/v1/logs", headers=auth(key))).status_code == 401
+
+    await wait_until(refused, "the revoked key is refused")
 
     code, _, err = await run_cli(empty_database, "keys", "revoke", prefix)
     assert code == 1
@@ -292,6 +293,9 @@ async def test_a_key_made_by_another_process_works_within_the_miss_reload_interv
     first = await create_key(empty_database, "--client-id", "c_new")
     assert (await client.get("/api/v1/logs", headers=auth(first))).status_code == 200
     second = await create_key(empty_database, "--client-id", "c_new")
-    await asyncio.sleep(0.25)
+
     # Not the 60 s TTL: an unknown key in our format reloads the copy (at most every 0.2 s).
-    assert (await client.get("/api/v1/logs", headers=auth(second))).status_code == 200
+    async def accepted() -> bool:
+        return (await client.get("/api/v1/logs", headers=auth(second))).status_code == 200
+
+    await wait_until(accepted, "the new key works well before the 60 s TTL")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -44,3 +45,20 @@ async def create_key(database_url: str, *args: str) -> str:
     code, out, err = await run_cli(database_url, "keys", "create", *args)
     assert code == 0, err
     return out.strip()
+
+
+async def wait_until(
+    condition: Callable[[], Awaitable[bool]], what: str, *, within_seconds: float = 15.0
+) -> None:
+    """A barrier on an observable state instead of a sleep sized for the machine: poll
+    `condition` until it holds, failing with `what` after `within_seconds` (far beyond
+    what a healthy run needs; never a figure the test asserts)."""
+    try:
+        async with asyncio.timeout(within_seconds):
+            # Polled, not an Event: the state lives in another system (HTTP, the database).
+            while True:
+                if await condition():
+                    return
+                await asyncio.sleep(0.05)
+    except TimeoutError:
+        raise AssertionError(f"not within {within_seconds} s: {what}") from None
