@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from fastapi import FastAPI
 
 from central_logger.metrics import histogram
 from central_logger.metrics.service import fold_rollups, split_range
+from tests.support.api import row_count, ship
 from tests.support.factories import a_log
 from tests.support.tenants import TENANT_A_KEY, TENANT_B_KEY, auth
 
@@ -27,16 +30,6 @@ def a_day_ago_aligned(days: int) -> datetime:
     """Midnight UTC `days` days before today: a past day whatever the time of the run."""
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     return today - timedelta(days=days)
-
-
-async def ship(
-    client: httpx.AsyncClient, logs: list[dict[str, Any]], key: str = TENANT_A_KEY
-) -> list[str]:
-    response = await client.post("/api/v1/logs/batch", json=logs, headers=auth(key))
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert (body["accepted"], body["rejected"]) == (len(logs), 0), response.text
-    return [item["id"] for item in body["items"]]
 
 
 async def list_page(client: httpx.AsyncClient, **params: Any) -> dict[str, Any]:
@@ -343,3 +336,41 @@ async def test_failed_runs_in_every_segment_of_a_range(
             inside // 3,
         )
         assert math.isclose(billing["success_rate"], 1 / 3)
+
+
+# --- Body limits: a streamed body (no Content-Length) either side of the limit ----------
+
+
+def _log_of_exactly(size: int) -> bytes:
+    """A valid log whose JSON text is exactly `size` bytes (padded in its payload)."""
+    log = a_log(payload={"pad": ""})
+    bare = orjson.dumps(log)
+    log["payload"]["pad"] = "x" * (size - len(bare))
+    body = orjson.dumps(log)
+    assert len(body) == size
+    return body
+
+
+@pytest.mark.parametrize(
+    "settings_overrides", [{"max_body_bytes": 2000, "rollup_fold_interval_seconds": 3600.0}]
+)
+async def test_a_streamed_body_is_held_to_the_limit(
+    client: httpx.AsyncClient, empty_database: str
+) -> None:
+    """Sent in chunks without a Content-Length, so only the limit on what is read
+    applies (a declared length is refused before reading)."""
+
+    async def post_streamed(body: bytes) -> httpx.Response:
+        async def chunks() -> AsyncIterator[bytes]:
+            for start in range(0, len(body), 128):
+                yield body[start : start + 128]
+
+        headers = {**auth(TENANT_A_KEY), "Content-Type": "application/json"}
+        return await client.post("/api/v1/logs", content=chunks(), headers=headers)
+
+    at_limit = await post_streamed(_log_of_exactly(2000))
+    assert at_limit.status_code == 201, at_limit.text
+    over = await post_streamed(_log_of_exactly(2001))
+    assert over.status_code == 413, over.text
+    assert over.headers["content-type"] == "application/problem+json"
+    assert row_count(empty_database) == 1
