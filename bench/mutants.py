@@ -196,11 +196,11 @@ MUTANTS = [
         ("test_isolation.py", "test_rls.py"),
     ),
     Mutant(
-        "tenancy-tenant-key-reads-as-named-client",
+        "tenancy-admin-narrowing-ignored",
         "tenancy",
         "auth/tenancy.py",
-        "    return Tenancy(principal.client_id)\n",
-        "    return Tenancy(requested_client_id or principal.client_id)\n",
+        "        return Tenancy(requested_client_id)\n",
+        "        return Tenancy(None)\n",
         ("test_isolation.py", "test_rls.py"),
     ),
     Mutant(
