@@ -227,7 +227,7 @@ MUTANTS = [
         "auth/service.py",
         "if stored.expires_at is not None and stored.expires_at <= datetime.now(UTC):",
         "if False:",
-        ("test_keys.py", "test_own_keys.py", "test_admin_keys.py"),
+        ("test_boundaries.py", "test_keys.py", "test_admin_keys.py"),
     ),
     Mutant(
         "keys-scope-unchecked",

@@ -19,9 +19,9 @@ from fastapi import FastAPI
 
 from central_logger.metrics import histogram
 from central_logger.metrics.service import fold_rollups, split_range
-from tests.support.api import row_count, ship
+from tests.support.api import row_count, ship, wait_until
 from tests.support.factories import a_log
-from tests.support.tenants import TENANT_A_KEY, TENANT_B_KEY, auth
+from tests.support.tenants import ADMIN_KEY, TENANT_A_KEY, TENANT_B_KEY, auth
 
 HOUR = timedelta(hours=1)
 
@@ -374,3 +374,33 @@ async def test_a_streamed_body_is_held_to_the_limit(
     assert over.status_code == 413, over.text
     assert over.headers["content-type"] == "application/problem+json"
     assert row_count(empty_database) == 1
+
+
+# --- Keys: a key that expires while the key store holds it ------------------------------
+
+
+@pytest.mark.parametrize(
+    "settings_overrides", [{"key_cache_ttl_seconds": 60, "rollup_fold_interval_seconds": 3600.0}]
+)
+async def test_a_cached_key_stops_working_when_it_expires(client: httpx.AsyncClient) -> None:
+    """The key store reloads every 60 s here: the retired key's expiry alone must end it,
+    not the next reload (which would drop it anyway)."""
+    admin = auth(ADMIN_KEY)
+    made = await client.post("/api/v1/admin/keys", json={"client_id": "acme"}, headers=admin)
+    assert made.status_code == 201, made.text
+    old_key, prefix = made.json()["key"], made.json()["prefix"]
+    rotated = await client.post(
+        f"/api/v1/admin/keys/{prefix}/rotate", json={"overlap_seconds": 2}, headers=admin
+    )
+    assert rotated.status_code == 201, rotated.text
+    new_key = rotated.json()["new"]["key"]
+    # Both known to the store now (the new key's first use reloads it).
+    assert (await client.get("/api/v1/logs", headers=auth(new_key))).status_code == 200
+
+    async def old_refused() -> bool:
+        response = await client.get("/api/v1/logs", headers=auth(old_key))
+        assert response.status_code in (200, 401), response.text
+        return response.status_code == 401
+
+    await wait_until(old_refused, "the retired key is refused once its overlap ends")
+    assert (await client.get("/api/v1/logs", headers=auth(new_key))).status_code == 200
