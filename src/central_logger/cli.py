@@ -14,6 +14,7 @@ import typer
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from central_logger.alerts import cli as alerts_cli
 from central_logger.audit import cli as audit_cli
 from central_logger.auth import cli as keys_cli
 from central_logger.auth import service as keys_service
@@ -44,6 +45,7 @@ app = typer.Typer(
 app.add_typer(keys_cli.app, name="keys")
 app.add_typer(audit_cli.app, name="audit")
 app.add_typer(retention_cli.app, name="retention")
+app.add_typer(alerts_cli.app, name="alerts")
 
 T = TypeVar("T")
 

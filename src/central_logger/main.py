@@ -13,6 +13,10 @@ from fastapi import FastAPI
 
 from central_logger import __version__
 from central_logger.admin.router import router as admin_router
+from central_logger.alerts import delivery as alert_delivery
+from central_logger.alerts import evaluation as alert_evaluation
+from central_logger.alerts.models import AlertsConfig
+from central_logger.alerts.router import router as alerts_router
 from central_logger.audit.router import router as audit_router
 from central_logger.audit.service import AuditRecorder
 from central_logger.auth.router import router as auth_router
@@ -29,6 +33,7 @@ from central_logger.http.responses import ORJSONResponse
 from central_logger.http.security import install_security
 from central_logger.http.server import install_shutdown_cancellation_log, watch_supervisor
 from central_logger.http.state import AppState
+from central_logger.insights.router import router as insights_router
 from central_logger.logs.router import router as logs_router
 from central_logger.logs.writer import LogWriter
 from central_logger.metrics.router import router as metrics_router
@@ -120,7 +125,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             offload=CpuOffload(
                 processes=settings.parse_processes,
                 min_bytes=UNBUDGETED_BODY_BYTES,
-                preload=["central_logger.logs.preparation"],
+                preload=["central_logger.logs.preparation", "central_logger.otlp.codec"],
             ),
         )
         background = [
@@ -146,6 +151,18 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         ]
         if read_replica is not None:
             background.append(asyncio.create_task(read_replica.run_prober()))
+        if settings.alerts_in_service:
+            # One evaluator among every worker (an advisory lock per cycle); deliveries
+            # are claimed row by row (SKIP LOCKED), so every worker may send.
+            alerts_config = AlertsConfig.from_settings(settings)
+            background.append(
+                asyncio.create_task(
+                    alert_evaluation.run_evaluation_loop(engine, config=alerts_config)
+                )
+            )
+            background.append(
+                asyncio.create_task(alert_delivery.run_delivery_loop(engine, config=alerts_config))
+            )
         # Objects alive at start-up live as long as the process: out of the collector's
         # sight, a full collection walks only what requests allocate. Measured: batch
         # ingestion 8.6k -> 11.1k logs/s, single-log p99 under 64 clients 119 -> 32 ms.
@@ -207,6 +224,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.include_router(audit_router)
     app.include_router(prometheus_router)
     app.include_router(retention_router)
+    app.include_router(insights_router)
+    app.include_router(alerts_router)
     if dashboard_is_built():
         app.mount("/", DashboardFiles(directory=STATIC_DIR, html=True), name="dashboard")
     return app

@@ -155,6 +155,28 @@ class Settings(BaseSettings):
     read_replica_max_lag_seconds: float = Field(default=5.0, ge=0)
     read_replica_probe_seconds: float = Field(default=1.0, gt=0)
 
+    # Alerts (docs/alerts.md): rules evaluated every ALERTS_EVALUATION_INTERVAL_SECONDS
+    # and their notifications delivered from the outbox, inside the service (one
+    # evaluator among all workers and replicas) unless ALERTS_IN_SERVICE is false, in
+    # which case `central-logger alerts run` does it.
+    alerts_in_service: bool = True
+    alerts_evaluation_interval_seconds: float = Field(default=30.0, gt=0)
+    alerts_delivery_poll_seconds: float = Field(default=2.0, gt=0)
+    alerts_delivery_timeout_seconds: float = Field(default=10.0, gt=0)
+    # A notification not delivered this long after it was queued is given up.
+    alerts_delivery_give_up_seconds: float = Field(default=86_400.0, gt=0)
+    # Webhook and Slack targets on private, loopback or link-local addresses are refused
+    # (server-side request forgery) unless this is true.
+    alerts_allow_private_targets: bool = False
+    # The dashboard's public address, for the links in notifications.
+    dashboard_url: str = "http://localhost:8000"
+    alerts_smtp_host: str | None = None
+    alerts_smtp_port: int = 587
+    alerts_smtp_user: str | None = None
+    alerts_smtp_password: str | None = None
+    alerts_smtp_from: str = "central-logger@localhost"
+    alerts_smtp_starttls: bool = True
+
     @field_validator("admin_api_keys", "cors_origins", mode="before")
     @classmethod
     def _parse_admin_keys(cls, value: object) -> object:

@@ -10,11 +10,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
-from central_logger.logs import paging
+from central_logger.logs import paging, repository
 from tests.support.factories import with_id
-from tests.support.tenants import ADMIN_KEY, TENANT_A, TENANT_B, TENANT_B_KEY, auth
+from tests.support.tenants import ADMIN_KEY, TENANT_A, TENANT_A_KEY, TENANT_B, TENANT_B_KEY, auth
 
 
 @pytest.fixture
@@ -127,3 +128,64 @@ async def test_another_tenants_logs_stay_invisible_across_windows(
     assert len(page["items"]) == 40
     assert {item["client_id"] for item in page["items"]} == {TENANT_B}
     assert not {log["id"] for log in logs} & {item["id"] for item in page["items"]}
+
+
+@pytest.mark.parametrize(
+    "settings_overrides", [{"count_limit": 60, "rollup_fold_interval_seconds": 3600}]
+)
+async def test_windows_past_the_first_read_only_days_with_logs(
+    client: httpx.AsyncClient,
+    empty_database: str,
+    monkeypatch: pytest.MonkeyPatch,
+    settings_overrides: dict[str, Any],
+) -> None:
+    """Past the first window, a page reads only the days the rollups say hold the
+    tenant's logs: folded ones and deltas not yet folded alike, so nothing is missed,
+    and a filter that matches nothing reads one window, not the year."""
+    now = datetime.now(UTC)
+    logs = await _store(client, now)
+    with psycopg.connect(empty_database, autocommit=True) as conn:
+        conn.execute("SELECT workflow_log_rollup_fold()")
+    # Stored after the fold, older than every other log (so no window of theirs spans
+    # these days): counted only in the pending deltas (this test's service folds once
+    # an hour).
+    late = [with_id(executed_at=(now - timedelta(days=d)).isoformat()) for d in (110, 120)]
+    response = await client.post(
+        "/api/v1/logs/batch", json={"logs": late}, headers=auth(TENANT_A_KEY)
+    )
+    assert response.json()["accepted"] == 2
+
+    narrowed: list[tuple[datetime, datetime]] = []
+    windows_holding = paging._windows_holding
+
+    async def recording_windows_holding(conn: Any, **kwargs: Any) -> Any:
+        spans = await windows_holding(conn, **kwargs)
+        narrowed.extend(spans)
+        return spans
+
+    monkeypatch.setattr(paging, "_windows_holding", recording_windows_holding)
+    walked, _ = await _walk(client, {"client_id": TENANT_A, "page_size": 40})
+    assert walked == _order(logs + late, newest_first=True)
+    days_with_logs = {
+        datetime.fromisoformat(log["executed_at"]).astimezone(UTC).date() for log in logs + late
+    }
+    assert narrowed
+    for start, end in narrowed:
+        assert start.date() in days_with_logs
+        assert (end - timedelta(microseconds=1)).date() in days_with_logs
+
+    pages_read: list[Any] = []
+    select_page = repository.select_page
+
+    async def recording_select_page(conn: Any, **kwargs: Any) -> Any:
+        pages_read.append(kwargs["query"])
+        return await select_page(conn, **kwargs)
+
+    monkeypatch.setattr(repository, "select_page", recording_select_page)
+    nothing = (
+        await client.get(
+            "/api/v1/logs", params={"environment": "nowhere"}, headers=auth(TENANT_A_KEY)
+        )
+    ).json()
+    assert (nothing["items"], nothing["total"], nothing["total_exact"]) == ([], 0, True)
+    assert len(pages_read) == 1

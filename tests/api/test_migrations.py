@@ -41,6 +41,11 @@ _RAW_TOTALS = f"""
     UNION ALL
     SELECT client_id, 'category', COALESCE(category, ''), {bucket_sql("execution_time_seconds")},
            count(*) FROM workflow_logs WHERE execution_time_seconds IS NOT NULL GROUP BY 1, 2, 3, 4
+    UNION ALL
+    SELECT client_id, 'workflow_version',
+           jsonb_build_array(workflow_version, environment, COALESCE(category, ''))::text,
+           {bucket_sql("execution_time_seconds")},
+           count(*) FROM workflow_logs WHERE execution_time_seconds IS NOT NULL GROUP BY 1, 2, 3, 4
 """
 
 
@@ -107,6 +112,11 @@ _RAW_COUNTS = """
                execution_time_seconds FROM workflow_logs
         UNION ALL
         SELECT client_id, 'category', COALESCE(category, ''), status, execution_time_seconds
+        FROM workflow_logs
+        UNION ALL
+        SELECT client_id, 'workflow_version',
+               jsonb_build_array(workflow_version, environment, COALESCE(category, ''))::text,
+               status, execution_time_seconds
         FROM workflow_logs
     ) AS logs GROUP BY 1, 2, 3
 """

@@ -12,15 +12,19 @@ const loaders = {
   logs: () => import("./pages/logs/LogsPage"),
   detail: () => import("./pages/log-detail/LogDetailPage"),
   categories: () => import("./pages/categories/CategoriesPage"),
+  insights: () => import("./pages/insights/InsightsPage"),
   keys: () => import("./pages/keys/KeysPage"),
   audit: () => import("./pages/audit/AuditPage"),
+  alerts: () => import("./pages/alerts/AlertsPage"),
 };
 const OverviewPage = lazy(loaders.overview);
 const LogsPage = lazy(loaders.logs);
 const LogDetailPage = lazy(loaders.detail);
 const CategoriesPage = lazy(loaders.categories);
+const InsightsPage = lazy(loaders.insights);
 const KeysPage = lazy(loaders.keys);
 const AuditPage = lazy(loaders.audit);
+const AlertsPage = lazy(loaders.alerts);
 
 /** Starts loading the opened page's code while the session is checked, not after. */
 export function loaderFor(pathname: string): keyof typeof loaders | null {
@@ -28,6 +32,7 @@ export function loaderFor(pathname: string): keyof typeof loaders | null {
   if (/^\/logs\/[^/]+/.test(pathname)) return "detail";
   if (/^\/logs\/?$/.test(pathname)) return "logs";
   if (/^\/categories\/?$/.test(pathname)) return "categories";
+  if (/^\/insights\/?$/.test(pathname)) return "insights";
   if (/^\/keys\/?$/.test(pathname)) return "keys";
   if (/^\/audit\/?$/.test(pathname)) return "audit";
   return null;
@@ -68,6 +73,8 @@ function Shell() {
           </NavLink>
           <NavLink to={link("/logs")}>Logs</NavLink>
           <NavLink to={link("/categories")}>Categories</NavLink>
+          <NavLink to={link("/insights")}>Insights</NavLink>
+          <NavLink to={link("/alerts")}>Alerts</NavLink>
           <NavLink to={link("/keys")}>Keys</NavLink>
           {me?.is_admin ? <NavLink to={link("/audit")}>Audit</NavLink> : null}
         </nav>
@@ -119,8 +126,10 @@ export function App() {
         <Route path="logs" element={<LogsPage />} />
         <Route path="logs/:id" element={<LogDetailPage />} />
         <Route path="categories" element={<CategoriesPage />} />
+        <Route path="insights" element={<InsightsPage />} />
         <Route path="keys" element={<KeysPage />} />
         <Route path="audit" element={<AuditPage />} />
+        <Route path="alerts" element={<AlertsPage />} />
         <Route path="*" element={<NotFound />} />
       </Route>
     </Routes>

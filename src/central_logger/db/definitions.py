@@ -56,6 +56,13 @@ TENANT_ISOLATED = tuple(
         tables.histogram_pending,
         tables.histogram_hourly,
         tables.histogram_daily,
+        tables.alert_rules,
+        tables.alert_channels,
+        tables.alert_rule_channels,
+        tables.alert_states,
+        tables.alert_events,
+        tables.alert_outbox,
+        tables.alert_delivery_attempts,
     )
 )
 

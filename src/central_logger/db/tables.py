@@ -271,6 +271,155 @@ retention_policies = Table(
     CheckConstraint("rollup_days IS NULL OR rollup_days >= logs_days", name="rollups_outlive_logs"),
 )
 
+# --- alerts (docs/alerts.md) ----------------------------------------------------------------
+# Under tenant row-level security like the logs. A rule or channel the provider owns
+# (`provider` true) has client_id NULL when it is for every client, so only admin
+# transactions see it; one for a single client carries that client_id, and the service
+# keeps it from the tenant's own listings.
+
+alert_rules = Table(
+    "alert_rules",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    # The tenant that owns it, or the one client a provider rule watches; NULL: a
+    # provider rule over every client.
+    Column("client_id", Text),
+    Column("provider", Boolean, nullable=False),
+    Column("name", Text, nullable=False),
+    # failure_rate, no_runs, latency or count (alerts/schemas.py).
+    Column("kind", Text, nullable=False),
+    # failure_rate: percent; latency: seconds; count: runs. NULL for no_runs.
+    Column("threshold", Float),
+    Column("min_runs", Integer, nullable=False, server_default=text("1")),
+    # latency: p50, p95 or p99.
+    Column("percentile", Text),
+    # count: only runs with this status.
+    Column("status", Text),
+    Column("environment", Text),
+    Column("category", Text),
+    Column("workflow_version", Text),
+    # environment, category or version: one alert per value.
+    Column("group_by", Text),
+    Column("window_seconds", Integer, nullable=False),
+    Column("for_seconds", Integer, nullable=False, server_default=text("0")),
+    Column("repeat_seconds", Integer),
+    Column("silenced_until", DateTime(timezone=True)),
+    Column("enabled", Boolean, nullable=False, server_default=text("true")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_alert_rules_client_id", "client_id"),
+)
+
+alert_channels = Table(
+    "alert_channels",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("client_id", Text),
+    Column("provider", Boolean, nullable=False),
+    Column("name", Text, nullable=False),
+    # webhook, slack or email.
+    Column("kind", Text, nullable=False),
+    # The webhook or Slack URL, or the email recipients (comma-separated).
+    Column("target", Text, nullable=False),
+    # webhook: the Standard Webhooks secret ("whsec_..."); after a rotation the previous
+    # one signs too until previous_secret_until, so receivers can switch without a gap.
+    Column("secret", Text),
+    Column("previous_secret", Text),
+    Column("previous_secret_until", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_alert_channels_client_id", "client_id"),
+)
+
+alert_rule_channels = Table(
+    "alert_rule_channels",
+    metadata,
+    Column("rule_id", BigInteger, nullable=False),
+    Column("channel_id", BigInteger, nullable=False),
+    Column("client_id", Text),
+    PrimaryKeyConstraint("rule_id", "channel_id"),
+)
+
+# One row per (rule, evaluated client, group value): where its state machine stands.
+alert_states = Table(
+    "alert_states",
+    metadata,
+    Column("rule_id", BigInteger, nullable=False),
+    Column("client_id", Text, nullable=False),
+    # The group_by value; '' for an ungrouped rule.
+    Column("group_key", Text, nullable=False),
+    # ok, pending or firing (resolved is an event, after which the state is ok).
+    Column("state", Text, nullable=False),
+    Column("value", Float),
+    Column("pending_since", DateTime(timezone=True)),
+    Column("firing_since", DateTime(timezone=True)),
+    Column("last_notified_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("rule_id", "client_id", "group_key"),
+)
+
+# Every state change: the history.
+alert_events = Table(
+    "alert_events",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("rule_id", BigInteger, nullable=False),
+    Column("client_id", Text, nullable=False),
+    Column("provider", Boolean, nullable=False),
+    Column("group_key", Text, nullable=False),
+    Column("from_state", Text, nullable=False),
+    Column("to_state", Text, nullable=False),
+    Column("value", Float),
+    Column("threshold", Float),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Index("ix_alert_events_client_occurred", "client_id", text("occurred_at DESC")),
+    Index("ix_alert_events_rule", "rule_id"),
+)
+
+# Notifications to send, written in the transaction of the state change they announce.
+alert_outbox = Table(
+    "alert_outbox",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    # The evaluated client; NULL for a test notification of a provider channel.
+    Column("client_id", Text),
+    Column("event_id", BigInteger),
+    Column("rule_id", BigInteger),
+    Column("channel_id", BigInteger, nullable=False),
+    # firing, resolved, repeat or test.
+    Column("reason", Text, nullable=False),
+    Column("body", JSONB, nullable=False),
+    # pending, sent or failed (gave up).
+    Column("status", Text, nullable=False, server_default=text("'pending'")),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    # A claimed row is left alone until then (a sender that died mid-send: retried).
+    Column("claimed_until", DateTime(timezone=True)),
+    Column("give_up_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+    Index(
+        "ix_alert_outbox_due",
+        "next_attempt_at",
+        postgresql_where=text("status = 'pending'"),
+    ),
+    Index("ix_alert_outbox_event", "event_id"),
+)
+
+alert_delivery_attempts = Table(
+    "alert_delivery_attempts",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("outbox_id", BigInteger, nullable=False),
+    Column("client_id", Text),
+    Column("attempted_at", DateTime(timezone=True), nullable=False),
+    # sent, retry or failed.
+    Column("outcome", Text, nullable=False),
+    Column("status_code", Integer),
+    Column("error", Text),
+    Column("duration_ms", Float, nullable=False),
+    Index("ix_alert_delivery_attempts_outbox", "outbox_id"),
+)
+
 # --- storage---------------------------------------------------------------------------
 
 # Every fold deletes what a pending table holds: vacuum it after a thousand dead rows,

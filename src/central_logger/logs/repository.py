@@ -7,6 +7,7 @@ Those are text with every value bound, run on the driver (`db.driver`)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -16,6 +17,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from central_logger.db.driver import BoundValues, fetch_rows
+from central_logger.db.partitions import day_of, day_start
+from central_logger.db.tables import rollup_daily, rollup_pending
 from central_logger.db.tables import workflow_log_ids as log_ids
 from central_logger.db.tables import workflow_logs as logs
 from central_logger.db.tenancy import tenants_in_table
@@ -173,6 +176,40 @@ async def select_page(
     return Page(items=rows, matching=counted)
 
 
+async def select_days_holding(conn: AsyncConnection, *, query: LogQuery) -> set[date]:
+    """The UTC days on which the query's tenant has logs that may match: from the daily
+    rollups and the deltas not yet folded into them (every committed log is in one of
+    the two), narrowed by the filters the rollups keep (environment, category, status)
+    and the time bounds. A superset of the days with matching logs: the other filters
+    (ticket, version, duration, ...) are not in the rollups. Only for one tenant."""
+    equal_to = {"environment": query.environment, "status": query.status}
+    params = BoundValues()
+    clauses = [f"client_id = {params.bind(query.client_id)}"]
+    clauses += [f"{name} = {params.bind(v)}" for name, v in equal_to.items() if v is not None]
+    if query.category == UNCATEGORIZED:
+        # The rollups keep a category-less log under ''.
+        clauses.append(f"category IN ('', {params.bind(UNCATEGORIZED)})")
+    elif query.category is not None:
+        clauses.append(f"category = {params.bind(query.category)}")
+    daily, pending = list(clauses), list(clauses)
+    if query.executed_from is not None:
+        first_day = day_start(day_of(query.executed_from))
+        daily.append(f"day >= {params.bind(first_day)}")
+        pending.append(f"hour >= {params.bind(first_day)}")
+    if query.executed_to is not None:
+        daily.append(f"day < {params.bind(query.executed_to)}")
+        pending.append(f"hour < {params.bind(query.executed_to)}")
+    rows = await fetch_rows(
+        conn,
+        "SELECT DISTINCT (day AT TIME ZONE 'UTC')::date AS day"
+        f" FROM {rollup_daily.name} WHERE {' AND '.join(daily)}"
+        " UNION SELECT DISTINCT (hour AT TIME ZONE 'UTC')::date"
+        f" FROM {rollup_pending.name} WHERE {' AND '.join(pending)}",
+        params,
+    )
+    return {row["day"] for row in rows}
+
+
 async def count_matching(conn: AsyncConnection, *, query: LogQuery, limit: int) -> int:
     """For an empty page, which carries no count of its own."""
     where = _Where(query)
@@ -216,8 +253,14 @@ async def select_holders(conn: AsyncConnection, *, log_id: UUID, limit: int) -> 
 
 
 async def select_client_ids(conn: AsyncConnection) -> Sequence[str]:
-    """Distinct tenants with logs (db/tenancy.tenants_in_table: one probe per tenant)."""
-    return await tenants_in_table(conn, logs.name)
+    """Distinct tenants with logs, from the daily rollups and the deltas not yet folded
+    into them (the fold moves both in one transaction, so together they hold every
+    tenant); one probe per tenant each (db/tenancy.tenants_in_table). Not from the logs
+    table: a loose scan there plans and probes every day partition (65-75 ms for a
+    year of partitions and 4 tenants, against 1-2 ms here; PostgreSQL 15, loaded machine)."""
+    daily = await tenants_in_table(conn, rollup_daily.name)
+    pending = await tenants_in_table(conn, rollup_pending.name)
+    return sorted(set(daily) | set(pending))
 
 
 async def upsert_refreshing_payload(conn: AsyncConnection, *, client_id: str, row: LogRow) -> None:

@@ -221,6 +221,12 @@ def _span_problem(span: trace_pb2.Span) -> str:
     return ""
 
 
+def decode(body: bytes, media_type: str) -> Decoded:
+    """The export's storable spans: parse and check in one call, so that a worker process
+    can run it (`http.offload`) and hand back only the spans."""
+    return spans_of(parse(body, media_type))
+
+
 def spans_of(parsed: Parsed) -> Decoded:
     """The spans that can be stored; every other one is counted and named. Checked
     here, before the database, so a span is refused alone and never fails its export."""

@@ -27,7 +27,8 @@ async def decode_export(request: Request, state: State, _body: ReceivedBody) -> 
 
     A dependency so that it runs before the connection is taken: decoding a large
     export is CPU work no pooled connection should wait on. The handler declares the
-    tenant's ingestion turn before it, so the decode happens in that turn."""
+    tenant's ingestion turn before it, so the decode happens in that turn; a large
+    export is decoded in a worker process, off the event loop (`http.offload`)."""
     media_type = _media_type(request)
     if media_type not in _MEDIA_TYPES:
         raise ProblemError(
@@ -37,7 +38,7 @@ async def decode_export(request: Request, state: State, _body: ReceivedBody) -> 
         )
     body = await read_raw(request, max_bytes=state.settings.max_body_bytes)
     try:
-        return codec.spans_of(codec.parse(body, media_type))
+        return await state.offload.run(len(body), codec.decode, body, media_type)
     except codec.MalformedRequestError as exc:
         return Response(codec.error_status(media_type, str(exc)), 400, media_type=media_type)
 

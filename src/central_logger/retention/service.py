@@ -55,7 +55,9 @@ class Defaults:
 
     @property
     def policy(self) -> Policy:
-        return Policy(self.logs_days, self.rollup_days, own=False)
+        # As for a tenant's own policy: rollups outlive the logs they count (the list
+        # finds a tenant's days with logs in them, logs/paging.py).
+        return Policy(self.logs_days, max(self.rollup_days, self.logs_days), own=False)
 
 
 @dataclass(frozen=True, slots=True)

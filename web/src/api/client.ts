@@ -100,9 +100,9 @@ export async function apiGet<T>(path: string, params: Params, options: RequestOp
   return (await response.json()) as T;
 }
 
-/** POST or DELETE with a JSON body; errors as in apiGet. */
+/** POST, PUT or DELETE with a JSON body; errors as in apiGet. A 204 yields undefined. */
 export async function apiSend<T>(
-  method: "POST" | "DELETE",
+  method: "POST" | "PUT" | "DELETE",
   path: string,
   body: unknown,
   options: RequestOptions,
@@ -128,5 +128,6 @@ export async function apiSend<T>(
     if (error.status === 401 && !options.silent401 && onUnauthorized) onUnauthorized(error);
     throw error;
   }
+  if (response.status === 204) return undefined as T;
   return (await response.json()) as T;
 }

@@ -23,8 +23,28 @@ export type OwnKeys = Schemas["OwnKeys"];
 export type AuditEvent = Schemas["AuditEvent"];
 export type AuditPage = Schemas["AuditPage"];
 export type Retention = Schemas["RetentionPolicy"];
+export type AlertRule = Schemas["AlertRule"];
+export type AlertRuleCreate = Schemas["AlertRuleCreate"];
+export type AlertRuleList = Schemas["AlertRuleList"];
+export type AlertChannel = Schemas["AlertChannel"];
+export type AlertChannelCreate = Schemas["AlertChannelCreate"];
+export type AlertChannelCreated = Schemas["AlertChannelCreated"];
+export type AlertChannelList = Schemas["AlertChannelList"];
+export type FiringAlert = Schemas["FiringAlert"];
+export type FiringAlertList = Schemas["FiringAlertList"];
+export type AlertEvent = Schemas["AlertEvent"];
+export type AlertEventList = Schemas["AlertEventList"];
+export type Delivery = Schemas["Delivery"];
+export type DeliveryList = Schemas["DeliveryList"];
 
 // Any JSON value: what the viewers walk (the contract types `metrics` and `payload`
 // as objects of unknown values; a JSON response holds nothing else).
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
+export type Versions = Schemas["Versions"];
+export type VersionStats = Schemas["VersionStats"];
+export type Trends = Schemas["Trends"];
+export type Anomalies = Schemas["Anomalies"];
+export type AnomalyRow = Schemas["AnomalyRead"];
+export type Patterns = Schemas["Patterns"];
+export type PatternRow = Schemas["PatternRead"];

@@ -1,0 +1,1 @@
+"""Alerts: rules over the metrics, their state, and notifications (docs/alerts.md)."""

@@ -1,0 +1,1 @@
+"""Insights: version comparison and trends, unusual hours, failure patterns."""
