@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-api lint format demo bench bench-full wrk faults dist test-deploy otel-js
+.PHONY: help install run test test-api lint format demo bench bench-full wrk faults dist test-deploy otel-js mutants
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ otel-js: ## The OpenTelemetry JavaScript SDK for tests/api/test_otlp_javascript.
 
 test-api: install web-build chromium otel-js ## The service's tests on a real PostgreSQL (TEST_DATABASE_URL or embedded)
 	$(PY) -m pytest tests/api -q
+
+mutants: install ## Apply a fixed list of small bugs to a copy of the tree, one at a time; each must fail its tests (docs/testing.md)
+	$(PY) -m bench.mutants
 
 dist: install web-build ## Wheel and sdist in dist/, the built dashboard inside (no Node.js needed where they install)
 	rm -rf dist build

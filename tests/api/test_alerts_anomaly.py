@@ -12,9 +12,9 @@ import pytest
 from fastapi import FastAPI
 
 from central_logger.settings import Settings
-from tests.api.alerting import OVERRIDES, clear_alerts, evaluate, rows
-from tests.api.conftest import TENANT_A, TENANT_A_KEY, TENANT_B_KEY, auth
-from tests.api.factories import a_log
+from tests.support.alerting import OVERRIDES, clear_alerts, evaluate, rows
+from tests.support.factories import a_log
+from tests.support.tenants import TENANT_A, TENANT_A_KEY, TENANT_B_KEY, auth
 
 HOUR = timedelta(hours=1)
 MINUTE = timedelta(minutes=1)

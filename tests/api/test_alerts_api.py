@@ -12,8 +12,8 @@ import pytest
 from fastapi import FastAPI
 
 from central_logger.settings import Settings
-from tests.api.alerting import base_time, clear_alerts, evaluate, send_logs
-from tests.api.conftest import ADMIN_KEY, TENANT_A, TENANT_A_KEY, TENANT_B, TENANT_B_KEY, auth
+from tests.support.alerting import base_time, clear_alerts, evaluate, send_logs
+from tests.support.tenants import ADMIN_KEY, TENANT_A, TENANT_A_KEY, TENANT_B, TENANT_B_KEY, auth
 
 HOOK = "https://hooks.example.com/central-logger"
 RULE = {"name": "failing", "kind": "failure_rate", "threshold": 20, "min_runs": 5}

@@ -19,7 +19,7 @@ from pytest_httpserver import HTTPServer
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from central_logger.settings import Settings
-from tests.api.alerting import (
+from tests.support.alerting import (
     OVERRIDES,
     base_time,
     clear_alerts,
@@ -28,7 +28,7 @@ from tests.api.alerting import (
     rows,
     send_logs,
 )
-from tests.api.conftest import TENANT_A_KEY, TENANT_B_KEY, auth
+from tests.support.tenants import TENANT_A_KEY, TENANT_B_KEY, auth
 
 MINUTE = timedelta(minutes=1)
 

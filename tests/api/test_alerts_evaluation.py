@@ -13,7 +13,7 @@ import pytest
 from fastapi import FastAPI
 
 from central_logger.settings import Settings
-from tests.api.alerting import (
+from tests.support.alerting import (
     OVERRIDES,
     base_time,
     clear_alerts,
@@ -21,7 +21,7 @@ from tests.api.alerting import (
     rows,
     send_logs,
 )
-from tests.api.conftest import ADMIN_KEY, TENANT_A, TENANT_A_KEY, TENANT_B, TENANT_B_KEY, auth
+from tests.support.tenants import ADMIN_KEY, TENANT_A, TENANT_A_KEY, TENANT_B, TENANT_B_KEY, auth
 
 MINUTE = timedelta(minutes=1)
 

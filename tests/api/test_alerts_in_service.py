@@ -12,8 +12,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 from standardwebhooks.webhooks import Webhook
 
-from tests.api.alerting import clear_alerts, send_logs
-from tests.api.conftest import TENANT_A_KEY, auth
+from tests.support.alerting import clear_alerts, send_logs
+from tests.support.tenants import TENANT_A_KEY, auth
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ import pytest
 from fastapi import FastAPI
 
 from central_logger.http.state import AppState
-from tests.api.conftest import ADMIN_KEY, TENANT_A_KEY, auth
-from tests.api.factories import a_log
-from tests.api.test_keys import run_cli
+from tests.support.api import run_cli
+from tests.support.factories import a_log
+from tests.support.tenants import ADMIN_KEY, TENANT_A_KEY, auth
 
 ADMIN = auth(ADMIN_KEY)
 

@@ -8,9 +8,9 @@ import httpx
 import orjson
 import pytest
 
-from tests.api.conftest import TENANT_A_KEY, auth
-from tests.api.factories import a_log, with_id
-from tests.api.test_ingest import row_count
+from tests.support.api import row_count
+from tests.support.factories import a_log, with_id
+from tests.support.tenants import TENANT_A_KEY, auth
 
 
 async def test_valid_items_are_stored_and_bad_ones_reported(
@@ -49,10 +49,11 @@ async def test_valid_items_are_stored_and_bad_ones_reported(
         assert detail.status_code == 200
 
 
-async def test_bare_array_and_gzip(client: httpx.AsyncClient) -> None:
+async def test_bare_array_and_gzip(client: httpx.AsyncClient, empty_database: str) -> None:
+    logs = [a_log(ticket_id="GZ-1"), a_log(ticket_id="GZ-2")]
     response = await client.post(
         "/api/v1/logs/batch",
-        content=gzip.compress(orjson.dumps([a_log(), a_log()])),
+        content=gzip.compress(orjson.dumps(logs)),
         headers={
             **auth(TENANT_A_KEY),
             "Content-Type": "application/json",
@@ -61,6 +62,10 @@ async def test_bare_array_and_gzip(client: httpx.AsyncClient) -> None:
     )
     assert response.status_code == 200
     assert response.json()["accepted"] == 2
+    assert row_count(empty_database) == 2
+    for item, log in zip(response.json()["items"], logs, strict=True):
+        detail = await client.get(f"/api/v1/logs/{item['id']}", headers=auth(TENANT_A_KEY))
+        assert detail.json()["ticket_id"] == log["ticket_id"]
 
 
 async def test_same_id_twice_in_one_batch(client: httpx.AsyncClient, empty_database: str) -> None:
@@ -96,6 +101,12 @@ async def test_too_many_items_is_413(client: httpx.AsyncClient, empty_database: 
     assert response.status_code == 413
     assert response.json()["errors"][0]["field"] == "logs"
     assert row_count(empty_database) == 0
+    exactly = await client.post(
+        "/api/v1/logs/batch", json={"logs": [a_log() for _ in range(5)]}, headers=auth(TENANT_A_KEY)
+    )
+    assert exactly.status_code == 200, exactly.text
+    assert exactly.json()["accepted"] == 5
+    assert row_count(empty_database) == 5
 
 
 @pytest.mark.parametrize(
@@ -115,9 +126,13 @@ async def test_malformed_batch_is_422(client: httpx.AsyncClient, body: object, f
     assert response.json()["errors"][0]["field"] == field
 
 
-async def test_item_that_is_not_an_object_is_rejected_alone(client: httpx.AsyncClient) -> None:
+async def test_item_that_is_not_an_object_is_rejected_alone(
+    client: httpx.AsyncClient, empty_database: str
+) -> None:
     response = await client.post(
         "/api/v1/logs/batch", json=[a_log(), "x", None], headers=auth(TENANT_A_KEY)
     )
     result = response.json()
     assert (result["accepted"], result["rejected"]) == (1, 2)
+    assert [i["outcome"] for i in result["items"]] == ["accepted", "rejected", "rejected"]
+    assert row_count(empty_database) == 1

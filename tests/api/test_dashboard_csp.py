@@ -14,15 +14,16 @@ import pytest
 from central_logger.http.dashboard import dashboard_is_built
 from central_logger.main import create_app
 from central_logger.settings import Settings
-from tests.api.conftest import TENANT_A_KEY, auth
-from tests.api.factories import a_log
-from tests.api.live import LiveServer
+from tests.support.factories import a_log
+from tests.support.live import LiveServer
+from tests.support.requirements import requirement
+from tests.support.tenants import TENANT_A_KEY, auth
 
 CHROMIUM = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
 
 pytestmark = [
-    pytest.mark.skipif(not dashboard_is_built(), reason="the dashboard is not built"),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM}"),
+    requirement(not dashboard_is_built(), "the dashboard is not built: run `make web-build`"),
+    requirement(not Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM}: run `make chromium`"),
 ]
 
 RECORD_VIOLATIONS = """

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from tests.api.conftest import ADMIN_KEY, auth
-from tests.api.test_keys import run_cli
+from tests.support.api import run_cli
+from tests.support.tenants import ADMIN_KEY, auth
 
 
 async def test_demo_fills_several_clients_with_different_data(

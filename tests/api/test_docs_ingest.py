@@ -14,8 +14,8 @@ import pytest
 
 from central_logger.main import create_app
 from central_logger.settings import Settings
-from tests.api.conftest import TENANT_A_KEY, auth
-from tests.api.live import LiveServer
+from tests.support.live import LiveServer
+from tests.support.tenants import TENANT_A_KEY, auth
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "ingest.md"
 

@@ -10,8 +10,8 @@ import httpx
 import psycopg
 import pytest
 
-from tests.api.conftest import TENANT_A_KEY, auth
-from tests.api.factories import a_log
+from tests.support.factories import a_log
+from tests.support.tenants import TENANT_A_KEY, auth
 
 
 def _drop_service_connections(database_url: str) -> int:

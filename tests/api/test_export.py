@@ -17,8 +17,8 @@ import pytest
 from typer.testing import CliRunner
 
 from central_logger.cli import app as cli
-from tests.api.conftest import ADMIN_KEY, TENANT_A, TENANT_A_KEY, TENANT_B, TENANT_B_KEY, auth
-from tests.api.factories import a_log
+from tests.support.factories import a_log
+from tests.support.tenants import ADMIN_KEY, TENANT_A, TENANT_A_KEY, TENANT_B, TENANT_B_KEY, auth
 
 # Recent enough for the retention the tests set (RETENTION_DAYS=3650), and days apart:
 # 40 logs on 40 days make more daily partitions than one read window holds (31).

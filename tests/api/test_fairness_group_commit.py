@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from central_logger.logs import repository
 from central_logger.logs.models import LogRow, TenantRow
 from central_logger.logs.writer import LogWriter
-from tests.api.conftest import TENANT_A, TENANT_B
-from tests.api.live import p95
+from tests.support.live import p95
+from tests.support.tenants import TENANT_A, TENANT_B
 
 LOADED_SECONDS = 5.0
 # Large batches in flight at once: a backlog of SENDERS * 1000 rows, always.

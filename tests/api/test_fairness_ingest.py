@@ -16,9 +16,9 @@ import pytest
 from fastapi import FastAPI
 
 from central_logger.ratelimit.concurrency import ConcurrencyBudget
-from tests.api.conftest import TENANT_A, TENANT_A_KEY, TENANT_B_KEY, auth
-from tests.api.factories import a_log
-from tests.api.live import p95
+from tests.support.factories import a_log
+from tests.support.live import p95
+from tests.support.tenants import TENANT_A, TENANT_A_KEY, TENANT_B_KEY, auth
 
 LOADED_SECONDS = 5.0
 SENDERS = 12

@@ -20,9 +20,9 @@ import pytest
 
 from central_logger.main import create_app
 from central_logger.settings import Settings
-from tests.api.conftest import TENANT_A_KEY, TENANT_B_KEY, auth
-from tests.api.factories import a_log
-from tests.api.live import LiveServer, p95, slow_read, trickle_upload
+from tests.support.factories import a_log
+from tests.support.live import LiveServer, p95, slow_read, trickle_upload
+from tests.support.tenants import TENANT_A_KEY, TENANT_B_KEY, auth
 
 # Longer than the pool's 5 s checkout timeout: a starved pool answers 503 within it.
 LOADED_SECONDS = 6.5

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,8 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from central_logger.logs import repository
 from central_logger.logs.models import LogRow, TenantRow
 from central_logger.logs.writer import LogWriter
-from tests.api.conftest import TENANT_A, TENANT_A_KEY, TENANT_B, TENANT_B_KEY, auth
-from tests.api.factories import a_log, with_id
+from tests.support.api import wait_until
+from tests.support.factories import a_log, with_id
+from tests.support.tenants import TENANT_A, TENANT_A_KEY, TENANT_B, TENANT_B_KEY, auth
 
 
 @pytest.fixture
@@ -40,6 +41,40 @@ def insert_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return calls
 
 
+async def all_queued_then_inserted(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch, requests: list[Awaitable[httpx.Response]]
+) -> list[httpx.Response]:
+    """Send `requests` at once with every insert held until all of them have reached the
+    writer: they queue up whatever the scheduling, so sharing inserts is certain (a
+    barrier, not the luck of requests arriving during a flush)."""
+    writer: LogWriter = app.state.central_logger.log_writer
+    released = asyncio.Event()
+    reached = 0
+    real_store, real_insert = writer.store, repository.insert_rows
+
+    async def counted_store(client_id: str, rows: Sequence[LogRow]) -> set[uuid.UUID]:
+        nonlocal reached
+        reached += 1
+        return await real_store(client_id, rows)
+
+    async def held_insert(
+        conn: AsyncConnection, rows: Sequence[TenantRow]
+    ) -> set[tuple[str, uuid.UUID]]:
+        await released.wait()
+        return await real_insert(conn, rows)
+
+    monkeypatch.setattr(writer, "store", counted_store)
+    monkeypatch.setattr(repository, "insert_rows", held_insert)
+    sent = asyncio.gather(*requests)
+
+    async def all_reached() -> bool:
+        return reached == len(requests)
+
+    await wait_until(all_reached, f"all {len(requests)} requests reached the writer")
+    released.set()
+    return list(await sent)
+
+
 def tenants_of(database_url: str) -> dict[str, int]:
     with psycopg.connect(database_url) as conn:
         rows = conn.execute("SELECT client_id, count(*) FROM workflow_logs GROUP BY 1").fetchall()
@@ -47,11 +82,17 @@ def tenants_of(database_url: str) -> dict[str, int]:
 
 
 async def test_concurrent_requests_of_two_tenants_share_inserts_and_keep_their_tenant(
-    client: httpx.AsyncClient, empty_database: str, insert_calls: list[int]
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    empty_database: str,
+    insert_calls: list[int],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     keys = [TENANT_A_KEY, TENANT_B_KEY] * 20
-    responses = await asyncio.gather(
-        *(client.post("/api/v1/logs", json=a_log(ticket_id=key), headers=auth(key)) for key in keys)
+    responses = await all_queued_then_inserted(
+        app,
+        monkeypatch,
+        [client.post("/api/v1/logs", json=a_log(ticket_id=key), headers=auth(key)) for key in keys],
     )
     assert [r.status_code for r in responses] == [201] * 40
     assert sum(insert_calls) == 40
@@ -67,11 +108,17 @@ async def test_concurrent_requests_of_two_tenants_share_inserts_and_keep_their_t
 
 
 async def test_the_same_id_sent_concurrently_is_created_once(
-    client: httpx.AsyncClient, empty_database: str, insert_calls: list[int]
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    empty_database: str,
+    insert_calls: list[int],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     log = with_id()
-    responses = await asyncio.gather(
-        *(client.post("/api/v1/logs", json=log, headers=auth(TENANT_A_KEY)) for _ in range(10))
+    responses = await all_queued_then_inserted(
+        app,
+        monkeypatch,
+        [client.post("/api/v1/logs", json=log, headers=auth(TENANT_A_KEY)) for _ in range(10)],
     )
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [200] * 9 + [201]
@@ -93,7 +140,11 @@ async def test_the_same_id_from_two_tenants_is_two_logs(
 
 
 async def test_batches_and_single_logs_share_inserts(
-    client: httpx.AsyncClient, empty_database: str, insert_calls: list[int]
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    empty_database: str,
+    insert_calls: list[int],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     requests: list[Any] = [
         client.post(
@@ -101,7 +152,7 @@ async def test_batches_and_single_logs_share_inserts(
         ),
         *(client.post("/api/v1/logs", json=a_log(), headers=auth(TENANT_B_KEY)) for _ in range(5)),
     ]
-    responses = await asyncio.gather(*requests)
+    responses = await all_queued_then_inserted(app, monkeypatch, requests)
     assert responses[0].json()["accepted"] == 50
     assert [r.status_code for r in responses[1:]] == [201] * 5
     assert tenants_of(empty_database) == {TENANT_A: 50, TENANT_B: 5}

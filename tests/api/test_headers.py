@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from central_logger.settings import Settings
-from tests.api.conftest import TENANT_A, TENANT_A_KEY, auth
-from tests.api.live import ServeProcess, rss_kib
+from tests.support.live import ServeProcess, rss_kib
+from tests.support.tenants import TENANT_A, TENANT_A_KEY, auth
 
 HEAD_BYTES_SENT = 50 * 1024 * 1024
 CHUNK = 64 * 1024

@@ -24,9 +24,9 @@ import pytest
 from central_logger.http.json_checks import JsonLimits, check_text, check_value, neutralised
 from central_logger.http.json_checks import nul_path as find_nul_path
 from central_logger.http.problems import ProblemError
-from tests.api.conftest import TENANT_A_KEY, TENANT_B_KEY, auth
-from tests.api.factories import a_log
-from tests.api.live import LiveProcess
+from tests.support.factories import a_log
+from tests.support.live import LiveProcess
+from tests.support.tenants import TENANT_A_KEY, TENANT_B_KEY, auth
 
 JSON = {**auth(TENANT_A_KEY), "Content-Type": "application/json"}
 LIMIT = 5 * 1024 * 1024

@@ -8,18 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import orjson
-import psycopg
 import pytest
 
-from tests.api.conftest import TENANT_A_KEY, TENANT_B_KEY, auth
-from tests.api.factories import a_log, with_id
-
-
-def row_count(database_url: str) -> int:
-    with psycopg.connect(database_url) as conn:
-        row = conn.execute("SELECT count(*) FROM workflow_logs").fetchone()
-        assert row is not None
-        return int(row[0])
+from tests.support.api import row_count
+from tests.support.factories import a_log, with_id
+from tests.support.tenants import TENANT_A_KEY, TENANT_B_KEY, auth
 
 
 async def test_stores_and_normalises_status(client: httpx.AsyncClient) -> None:
@@ -156,9 +149,13 @@ async def test_malformed_json_is_400(
     assert reason_part.lower() in (problem["detail"] + problem["errors"][0]["reason"]).lower()
 
 
-async def test_json_that_is_not_an_object_is_422(client: httpx.AsyncClient) -> None:
+async def test_json_that_is_not_an_object_is_422(
+    client: httpx.AsyncClient, empty_database: str
+) -> None:
     response = await client.post("/api/v1/logs", json=[1, 2], headers=auth(TENANT_A_KEY))
     assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["body"]
+    assert row_count(empty_database) == 0
 
 
 async def test_wrong_content_type_is_415(client: httpx.AsyncClient) -> None:
@@ -173,23 +170,27 @@ async def test_wrong_content_type_is_415(client: httpx.AsyncClient) -> None:
 
 async def test_missing_content_type_is_read_as_json(client: httpx.AsyncClient) -> None:
     response = await client.post(
-        "/api/v1/logs", content=orjson.dumps(a_log()), headers=auth(TENANT_A_KEY)
+        "/api/v1/logs", content=orjson.dumps(a_log(ticket_id="NO-CT")), headers=auth(TENANT_A_KEY)
     )
     assert response.status_code == 201
+    stored = await client.get(f"/api/v1/logs/{response.json()['id']}", headers=auth(TENANT_A_KEY))
+    assert stored.json()["ticket_id"] == "NO-CT"
 
 
 @pytest.mark.parametrize("settings_overrides", [{"max_body_bytes": 2048}])
-async def test_body_over_limit_is_413(client: httpx.AsyncClient) -> None:
+async def test_body_over_limit_is_413(client: httpx.AsyncClient, empty_database: str) -> None:
     big = a_log(payload={"blob": "x" * 4096})
     response = await client.post("/api/v1/logs", json=big, headers=auth(TENANT_A_KEY))
     assert response.status_code == 413
     assert "2048" in response.json()["detail"]
+    assert row_count(empty_database) == 0
 
 
 async def test_gzip_body_is_accepted(client: httpx.AsyncClient) -> None:
+    log = a_log(ticket_id="GZIP-1", metrics={"confidence": 0.5})
     response = await client.post(
         "/api/v1/logs",
-        content=gzip.compress(orjson.dumps(a_log())),
+        content=gzip.compress(orjson.dumps(log)),
         headers={
             **auth(TENANT_A_KEY),
             "Content-Type": "application/json",
@@ -197,6 +198,8 @@ async def test_gzip_body_is_accepted(client: httpx.AsyncClient) -> None:
         },
     )
     assert response.status_code == 201
+    stored = await client.get(f"/api/v1/logs/{response.json()['id']}", headers=auth(TENANT_A_KEY))
+    assert (stored.json()["ticket_id"], stored.json()["metrics"]) == ("GZIP-1", {"confidence": 0.5})
 
 
 @pytest.mark.parametrize("settings_overrides", [{"max_body_bytes": 100_000}])

@@ -13,8 +13,8 @@ from fastapi import FastAPI
 
 from central_logger.metrics import histogram
 from central_logger.metrics.service import fold_rollups
-from tests.api.conftest import ADMIN_KEY, TENANT_A, TENANT_A_KEY, TENANT_B, TENANT_B_KEY, auth
-from tests.api.factories import a_log, with_id
+from tests.support.factories import a_log, with_id
+from tests.support.tenants import ADMIN_KEY, TENANT_A, TENANT_A_KEY, TENANT_B, TENANT_B_KEY, auth
 
 NOW = datetime.now(UTC)
 

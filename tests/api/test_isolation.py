@@ -9,18 +9,19 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.conftest import ADMIN_KEY, TENANT_A, TENANT_A_KEY, TENANT_B, TENANT_B_KEY, auth
-from tests.api.factories import a_log
-from tests.api.test_list import ship
-
-RECENT = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+from tests.support.api import ship
+from tests.support.factories import a_log
+from tests.support.tenants import ADMIN_KEY, TENANT_A, TENANT_A_KEY, TENANT_B, TENANT_B_KEY, auth
 
 
 @pytest.fixture
 async def two_tenants(client: httpx.AsyncClient) -> dict[str, list[str]]:
     # The same ticket, category, environment and status in both tenants: only the key differs.
-    shared = {"ticket_id": "SHARED-1", "category": "shared_cat", "executed_at": RECENT}
-    a_ids = await ship(client, [a_log(**shared) for _ in range(3)], TENANT_A_KEY)
+    # Tenant A's first log is FAILED, like both of B's: a status filter finds rows in each.
+    recent = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    shared = {"ticket_id": "SHARED-1", "category": "shared_cat", "executed_at": recent}
+    a_statuses = ["FAILED", "SUCCESS", "SUCCESS"]
+    a_ids = await ship(client, [a_log(**shared, status=s) for s in a_statuses], TENANT_A_KEY)
     b_ids = await ship(client, [a_log(**shared, status="FAILED") for _ in range(2)], TENANT_B_KEY)
     return {TENANT_A: a_ids, TENANT_B: b_ids}
 
@@ -51,8 +52,15 @@ async def test_list_shows_only_own_rows(
 async def test_filters_never_reach_another_tenant(
     client: httpx.AsyncClient, two_tenants: dict[str, list[str]], params: dict[str, str]
 ) -> None:
-    page = (await get(client, "/api/v1/logs", TENANT_A_KEY, **params)).json()
-    assert set(i["id"] for i in page["items"]) <= set(two_tenants[TENANT_A])
+    """Each filter matches rows in both tenants; each key gets exactly its own, so an
+    empty page (which would pass a subset check) fails."""
+    for key, tenant in ((TENANT_A_KEY, TENANT_A), (TENANT_B_KEY, TENANT_B)):
+        page = (await get(client, "/api/v1/logs", key, **params)).json()
+        expected = two_tenants[tenant]
+        if params == {"status": "FAILED"} and tenant == TENANT_A:
+            expected = expected[:1]
+        assert sorted(i["id"] for i in page["items"]) == sorted(expected), params
+        assert page["total"] == len(expected)
 
 
 async def test_cursor_from_another_tenant_shows_nothing_of_theirs(
@@ -61,6 +69,8 @@ async def test_cursor_from_another_tenant_shows_nothing_of_theirs(
     b_cursor = (await get(client, "/api/v1/logs", TENANT_B_KEY, page_size=1)).json()["next_cursor"]
     page = (await get(client, "/api/v1/logs", TENANT_A_KEY, cursor=b_cursor)).json()
     assert set(i["id"] for i in page["items"]) <= set(two_tenants[TENANT_A])
+    # The cursor only positions the walk: tenant A's rows older than it, none of B's.
+    assert {i["client_id"] for i in page["items"]} <= {TENANT_A}
 
 
 async def test_detail_of_another_tenant_is_404(
@@ -90,7 +100,7 @@ async def test_metrics_count_only_own_rows(
     b = (await get(client, path, TENANT_B_KEY, days=1)).json()
     assert (a["total_runs"], b["total_runs"]) == (3, 2)
     if path.endswith("overview"):
-        assert a["failed_runs"] == 0
+        assert a["failed_runs"] == 1
         assert b["failed_runs"] == 2
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -12,31 +11,15 @@ import pytest
 from alembic import command
 from fastapi import FastAPI
 from sqlalchemy import event
-from typer.testing import CliRunner
 
 from central_logger.auth import service as keys_service
 from central_logger.auth.keys import generate_key
 from central_logger.auth.schemas import Scope
-from central_logger.cli import app as cli
 from central_logger.db.migrate import alembic_config
 from central_logger.http.state import AppState
-from tests.api.conftest import TENANT_A_KEY, auth
-from tests.api.factories import a_log
-
-runner = CliRunner()
-
-
-async def run_cli(database_url: str, *args: str) -> tuple[int, str, str]:
-    result = await asyncio.to_thread(
-        runner.invoke, cli, list(args), env={"DATABASE_URL": database_url}
-    )
-    return result.exit_code, result.stdout, result.stderr
-
-
-async def create_key(database_url: str, *args: str) -> str:
-    code, out, err = await run_cli(database_url, "keys", "create", *args)
-    assert code == 0, err
-    return out.strip()
+from tests.support.api import create_key, run_cli, wait_until
+from tests.support.factories import a_log
+from tests.support.tenants import TENANT_A_KEY, auth
 
 
 async def test_cli_key_lifecycle(client: httpx.AsyncClient, empty_database: str) -> None:
@@ -66,10 +49,12 @@ async def test_cli_key_lifecycle(client: httpx.AsyncClient, empty_database: str)
     code, out, _ = await run_cli(empty_database, "keys", "revoke", prefix)
     assert code == 0
     assert "revoked" in out
+
     # Cached lookups live KEY_CACHE_TTL_SECONDS (0.5 s in tests); then the key is refused.
-    await asyncio.sleep(0.6)
-    refused = await client.get("/api/v1/logs", headers=auth(key))
-    assert refused.status_code == 401
+    async def refused() -> bool:
+        return (await client.get("/api/v1/logs", headers=auth(key))).status_code == 401
+
+    await wait_until(refused, "the revoked key is refused")
 
     code, _, err = await run_cli(empty_database, "keys", "revoke", prefix)
     assert code == 1
@@ -308,6 +293,9 @@ async def test_a_key_made_by_another_process_works_within_the_miss_reload_interv
     first = await create_key(empty_database, "--client-id", "c_new")
     assert (await client.get("/api/v1/logs", headers=auth(first))).status_code == 200
     second = await create_key(empty_database, "--client-id", "c_new")
-    await asyncio.sleep(0.25)
+
     # Not the 60 s TTL: an unknown key in our format reloads the copy (at most every 0.2 s).
-    assert (await client.get("/api/v1/logs", headers=auth(second))).status_code == 200
+    async def accepted() -> bool:
+        return (await client.get("/api/v1/logs", headers=auth(second))).status_code == 200
+
+    await wait_until(accepted, "the new key works well before the 60 s TTL")

@@ -9,23 +9,17 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.conftest import TENANT_A_KEY, auth
-from tests.api.factories import a_log
+from tests.support.api import ship
+from tests.support.factories import a_log
+from tests.support.tenants import TENANT_A_KEY, auth
+
+__all__ = ["ship"]  # others imported it from here; new tests import tests.support.api
 
 BASE = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 def at(minutes: int) -> str:
     return (BASE + timedelta(minutes=minutes)).isoformat()
-
-
-async def ship(
-    client: httpx.AsyncClient, logs: list[dict[str, Any]], key: str = TENANT_A_KEY
-) -> list[str]:
-    response = await client.post("/api/v1/logs/batch", json=logs, headers=auth(key))
-    assert response.status_code == 200, response.text
-    assert response.json()["rejected"] == 0, response.text
-    return [item["id"] for item in response.json()["items"]]
 
 
 async def list_logs(

@@ -14,10 +14,8 @@ import psycopg
 import pytest
 
 from central_logger.logs import paging, repository
-from tests.api.conftest import ADMIN_KEY, TENANT_A, TENANT_A_KEY, TENANT_B, TENANT_B_KEY, auth
-from tests.api.factories import with_id
-
-NOW = datetime.now(UTC)
+from tests.support.factories import with_id
+from tests.support.tenants import ADMIN_KEY, TENANT_A, TENANT_A_KEY, TENANT_B, TENANT_B_KEY, auth
 
 
 @pytest.fixture
@@ -25,14 +23,14 @@ def settings_overrides() -> dict[str, Any]:
     return {"count_limit": 60}
 
 
-async def _store(client: httpx.AsyncClient) -> list[dict[str, Any]]:
+async def _store(client: httpx.AsyncClient, now: datetime) -> list[dict[str, Any]]:
     """Tenant A: 90 logs over 100 days (about 70 partitions, so 3 windows); tenant B:
     logs on the same days, which A must never see."""
     rng = random.Random(3)
     logs: dict[str, list[dict[str, Any]]] = {TENANT_A: [], TENANT_B: []}
     for tenant, count in ((TENANT_A, 90), (TENANT_B, 40)):
         for _ in range(count):
-            at = NOW - timedelta(days=rng.uniform(0, 100))
+            at = now - timedelta(days=rng.uniform(0, 100))
             logs[tenant].append(
                 with_id(executed_at=at.isoformat(), status=rng.choice(["SUCCESS", "FAILED"]))
             )
@@ -75,7 +73,8 @@ async def _walk(client: httpx.AsyncClient, params: dict[str, Any]) -> tuple[list
 
 
 async def test_windows_split_a_long_range() -> None:
-    days = [NOW.date() - timedelta(days=n) for n in range(100)]
+    today = datetime.now(UTC).date()
+    days = [today - timedelta(days=n) for n in range(100)]
     spans = paging.windows(days, executed_from=None, executed_to=None, newest_first=True)
     assert len(spans) == 4
     assert spans[0][1] > spans[-1][0]
@@ -86,7 +85,8 @@ async def test_windows_split_a_long_range() -> None:
 async def test_cursor_and_offset_pages_over_many_partitions(
     client: httpx.AsyncClient, order: str
 ) -> None:
-    logs = await _store(client)
+    now = datetime.now(UTC)
+    logs = await _store(client, now)
     newest_first = order == "desc"
     base = {"client_id": TENANT_A, "order": order}
     walked, first = await _walk(client, base)
@@ -98,7 +98,7 @@ async def test_cursor_and_offset_pages_over_many_partitions(
     walked, _ = await _walk(client, {**base, "status": "FAILED"})
     assert walked == _order(failed, newest_first=newest_first)
 
-    start, end = NOW - timedelta(days=75), NOW - timedelta(days=20)
+    start, end = now - timedelta(days=75), now - timedelta(days=20)
     bounded = [log for log in logs if start <= datetime.fromisoformat(log["executed_at"]) < end]
     walked, first = await _walk(client, {**base, "from": start.isoformat(), "to": end.isoformat()})
     assert walked == _order(bounded, newest_first=newest_first)
@@ -120,10 +120,12 @@ async def test_cursor_and_offset_pages_over_many_partitions(
 async def test_another_tenants_logs_stay_invisible_across_windows(
     client: httpx.AsyncClient,
 ) -> None:
-    logs = await _store(client)
+    logs = await _store(client, datetime.now(UTC))
     page = (
         await client.get("/api/v1/logs", params={"page_size": 500}, headers=auth(TENANT_B_KEY))
     ).json()
+    # All 40 of B's, over the same windows (an empty page would prove nothing).
+    assert len(page["items"]) == 40
     assert {item["client_id"] for item in page["items"]} == {TENANT_B}
     assert not {log["id"] for log in logs} & {item["id"] for item in page["items"]}
 
@@ -140,13 +142,14 @@ async def test_windows_past_the_first_read_only_days_with_logs(
     """Past the first window, a page reads only the days the rollups say hold the
     tenant's logs: folded ones and deltas not yet folded alike, so nothing is missed,
     and a filter that matches nothing reads one window, not the year."""
-    logs = await _store(client)
+    now = datetime.now(UTC)
+    logs = await _store(client, now)
     with psycopg.connect(empty_database, autocommit=True) as conn:
         conn.execute("SELECT workflow_log_rollup_fold()")
     # Stored after the fold, older than every other log (so no window of theirs spans
     # these days): counted only in the pending deltas (this test's service folds once
     # an hour).
-    late = [with_id(executed_at=(NOW - timedelta(days=d)).isoformat()) for d in (110, 120)]
+    late = [with_id(executed_at=(now - timedelta(days=d)).isoformat()) for d in (110, 120)]
     response = await client.post(
         "/api/v1/logs/batch", json={"logs": late}, headers=auth(TENANT_A_KEY)
     )

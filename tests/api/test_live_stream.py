@@ -23,8 +23,8 @@ import httpx
 import psycopg
 import pytest
 
-from tests.api.factories import a_log
-from tests.api.live import ServeProcess
+from tests.support.factories import a_log
+from tests.support.live import ServeProcess
 
 KEY_A = "stream_key_a"
 KEY_B = "stream_key_b"

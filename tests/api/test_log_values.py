@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.conftest import ADMIN_KEY, TENANT_A, TENANT_A_KEY, TENANT_B_KEY, auth
-from tests.api.factories import a_log
+from tests.support.factories import a_log
+from tests.support.tenants import ADMIN_KEY, TENANT_A, TENANT_A_KEY, TENANT_B_KEY, auth
 
 # workflow_log_values is not emptied between tests: each test uses values of its own.
 

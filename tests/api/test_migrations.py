@@ -12,7 +12,7 @@ from psycopg import sql
 
 from central_logger.db.migrate import alembic_config
 from central_logger.metrics.histogram import bucket_sql
-from tests.conftest import _libpq_to_url, _with_database
+from tests.support.databases import libpq_to_url, with_database
 
 _INSERT_LOGS = """
     INSERT INTO workflow_logs (id, client_id, environment, executed_at, execution_time_seconds,
@@ -55,7 +55,7 @@ def scratch_database(server_url: str) -> Iterator[str]:
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
-        yield _libpq_to_url(_with_database(server_url, name))
+        yield libpq_to_url(with_database(server_url, name))
     finally:
         with psycopg.connect(server_url, autocommit=True) as conn:
             conn.execute(

@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.conftest import TENANT_A_KEY, TENANT_B_KEY, auth
-from tests.api.factories import a_log, with_id
 from tests.api.scrape import value
+from tests.support.factories import a_log, with_id
+from tests.support.tenants import TENANT_A_KEY, TENANT_B_KEY, auth
 
 TOKEN = "scrape-token-for-tests"
 SCRAPE = {"Authorization": f"Bearer {TOKEN}"}

@@ -18,9 +18,9 @@ from fastapi import FastAPI
 from central_logger.http.offload import CpuOffload
 from central_logger.http.problems import FieldError, ProblemError
 from central_logger.ratelimit.dependencies import UNBUDGETED_BODY_BYTES
-from tests.api.conftest import TENANT_A_KEY, TENANT_B_KEY, auth
-from tests.api.factories import a_log, with_id
-from tests.api.test_ingest import row_count
+from tests.support.api import row_count
+from tests.support.factories import a_log, with_id
+from tests.support.tenants import TENANT_A_KEY, TENANT_B_KEY, auth
 
 PADDING = "p" * 200  # so that 400 items are well over the offload threshold
 

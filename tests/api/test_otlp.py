@@ -28,8 +28,8 @@ from opentelemetry.trace import Status, StatusCode
 
 from central_logger.main import create_app
 from central_logger.settings import Settings
-from tests.api.conftest import TENANT_A_KEY, TENANT_B_KEY, auth
-from tests.api.live import LiveServer
+from tests.support.live import LiveServer
+from tests.support.tenants import TENANT_A_KEY, TENANT_B_KEY, auth
 
 
 @pytest.fixture
@@ -207,6 +207,9 @@ def test_malformed_otlp_is_400_with_a_status(live: str) -> None:
         f"{live}/v1/traces", content=b"", headers={"Content-Type": "application/json"}
     )
     assert no_key.status_code == 401
+    # None of them stored anything.
+    listed = httpx.get(f"{live}/api/v1/logs", headers=auth(TENANT_A_KEY))
+    assert listed.json()["total"] == 0
 
 
 def test_partial_success_names_what_was_rejected(live: str) -> None:
@@ -228,6 +231,9 @@ def test_partial_success_names_what_was_rejected(live: str) -> None:
     assert "zero-trace-id" in partial["errorMessage"]
     assert "no-start" in partial["errorMessage"]
     assert stored(live, str(uuid.UUID(hex=good_trace))).status_code == 200
+    # The good trace alone: the rejected spans left no log behind.
+    listed = httpx.get(f"{live}/api/v1/logs", headers=auth(TENANT_A_KEY)).json()
+    assert [item["id"] for item in listed["items"]] == [str(uuid.UUID(hex=good_trace))]
 
 
 def test_protobuf_response_for_protobuf_request(live: str) -> None:

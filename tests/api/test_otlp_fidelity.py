@@ -38,8 +38,8 @@ from central_logger.db.tenancy import state_tenant
 from central_logger.main import create_app
 from central_logger.otlp.service import write_rootless_traces
 from central_logger.settings import Settings
-from tests.api.conftest import TENANT_A_KEY, TENANT_B_KEY, auth
-from tests.api.live import LiveServer
+from tests.support.live import LiveServer
+from tests.support.tenants import TENANT_A_KEY, TENANT_B_KEY, auth
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ import pytest
 
 from central_logger.main import create_app
 from central_logger.settings import Settings
-from tests.api.conftest import TENANT_A_KEY, TENANT_B_KEY, auth
-from tests.api.live import LiveServer
+from tests.support.live import LiveServer
+from tests.support.tenants import TENANT_A_KEY, TENANT_B_KEY, auth
 
 SCRIPT_DIR = Path(__file__).parents[1] / "otel_js"
 NODE = shutil.which("node")

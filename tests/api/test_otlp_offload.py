@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from central_logger.http.offload import CpuOffload
 from central_logger.ratelimit.dependencies import UNBUDGETED_BODY_BYTES
-from tests.api.conftest import TENANT_A_KEY, TENANT_B_KEY, auth
+from tests.support.tenants import TENANT_A_KEY, TENANT_B_KEY, auth
 
 JSON_HEADERS = {**auth(TENANT_A_KEY), "Content-Type": "application/json"}
 

@@ -7,7 +7,7 @@ import httpx
 from fastapi import FastAPI
 
 from central_logger.http.state import AppState
-from tests.api.conftest import ADMIN_KEY, TENANT_A, TENANT_A_KEY, TENANT_B, TENANT_B_KEY, auth
+from tests.support.tenants import ADMIN_KEY, TENANT_A, TENANT_A_KEY, TENANT_B, TENANT_B_KEY, auth
 
 ADMIN = auth(ADMIN_KEY)
 

@@ -4,6 +4,7 @@ through the API gives."""
 
 from __future__ import annotations
 
+import functools
 import random
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -22,12 +23,18 @@ from psycopg import sql
 from central_logger.db.migrate import alembic_config
 from central_logger.main import create_app
 from central_logger.settings import Settings
-from tests.api.conftest import ADMIN_KEY, auth
-from tests.conftest import _libpq_to_url, _with_database
+from tests.support.databases import libpq_to_url, with_database
+from tests.support.tenants import ADMIN_KEY, auth
 
 BEFORE_PARTITIONS = "20261128_admin_scope"
 TENANTS = ("north", "south", "east")
-NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+@functools.cache
+def module_now() -> datetime:
+    """The tests' "now": taken when the first test asks, not at import (collection can
+    run long before), and then the same for every test of the module."""
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def _logs(count: int) -> list[dict[str, Any]]:
@@ -41,7 +48,7 @@ def _logs(count: int) -> list[dict[str, Any]]:
                 "environment": rng.choice(["production", "staging"]),
                 "workflow_version": rng.choice(["1.0", "1.1", None]),
                 "ticket_id": rng.choice([f"T-{i}", None]),
-                "executed_at": NOW - timedelta(minutes=rng.randrange(1, 20 * 24 * 60)),
+                "executed_at": module_now() - timedelta(minutes=rng.randrange(1, 20 * 24 * 60)),
                 "execution_time_seconds": rng.choice([None, round(rng.uniform(0.1, 40), 3)]),
                 "status": rng.choice(["SUCCESS", "SUCCESS", "FAILED", "TIMEOUT"]),
                 "category": rng.choice(["billing", "refund", None]),
@@ -60,7 +67,7 @@ def databases(server_url: str) -> Iterator[tuple[str, str]]:
         for name in names:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
-        migrated, built = (_libpq_to_url(_with_database(server_url, n)) for n in names)
+        migrated, built = (libpq_to_url(with_database(server_url, n)) for n in names)
         yield migrated, built
     finally:
         with psycopg.connect(server_url, autocommit=True) as conn:
@@ -97,7 +104,10 @@ async def _api(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def _span(days: int) -> dict[str, str]:
-    return {"from": (NOW - timedelta(days=days)).isoformat(), "to": NOW.isoformat()}
+    return {
+        "from": (module_now() - timedelta(days=days)).isoformat(),
+        "to": module_now().isoformat(),
+    }
 
 
 def _queries() -> list[tuple[str, dict[str, Any]]]:
@@ -114,8 +124,8 @@ def _queries() -> list[tuple[str, dict[str, Any]]]:
                 "/api/v1/logs",
                 {
                     **base,
-                    "from": (NOW - timedelta(days=3)).isoformat(),
-                    "to": (NOW - timedelta(days=1)).isoformat(),
+                    "from": (module_now() - timedelta(days=3)).isoformat(),
+                    "to": (module_now() - timedelta(days=1)).isoformat(),
                 },
             ),
             ("/api/v1/metrics/overview", {**base, **_span(7)}),
@@ -228,7 +238,7 @@ async def test_an_existing_database_migrates_in_place_with_every_answer_kept(
         # time differs (so it would land in another partition).
         replay = {
             **{k: v for k, v in logs[0].items() if k != "client_id"},
-            "executed_at": (NOW - timedelta(days=40)).isoformat(),
+            "executed_at": (module_now() - timedelta(days=40)).isoformat(),
         }
         response = await client.post(
             "/api/v1/logs",

@@ -26,8 +26,8 @@ from typer.testing import CliRunner
 from central_logger.cli import _shown_key
 from central_logger.cli import app as cli
 from central_logger.settings import Settings
-from tests.api.factories import with_id
-from tests.api.live import ServeProcess
+from tests.support.factories import with_id
+from tests.support.live import ServeProcess
 
 HEADER = "X-API-Key"
 

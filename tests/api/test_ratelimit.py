@@ -15,8 +15,9 @@ from fastapi import FastAPI
 
 from central_logger.main import create_app
 from central_logger.settings import Settings
-from tests.api.conftest import TENANT_A_KEY, TENANT_B_KEY, auth
-from tests.api.factories import a_log
+from tests.support.factories import a_log
+from tests.support.requirements import missing
+from tests.support.tenants import TENANT_A_KEY, TENANT_B_KEY, auth
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -106,7 +107,7 @@ async def test_can_be_disabled(client: httpx.AsyncClient) -> None:
 async def two_workers_on_redis(settings: Settings) -> AsyncIterator[list[httpx.AsyncClient]]:
     reason = _redis_unreachable()
     if reason:
-        pytest.skip(reason)
+        missing(f"{reason}: start Redis (apt-get install redis-server)")
     # A fresh key space per test run: budgets are keyed by client and key prefix.
     suffix = secrets.token_hex(4)
     values: dict[str, Any] = {

@@ -18,9 +18,9 @@ from asgi_lifespan import LifespanManager
 from central_logger.db.migrate import upgrade_to_head
 from central_logger.main import create_app
 from central_logger.settings import Settings
-from tests.api.conftest import TENANT_A, TENANT_A_KEY, TENANT_B, TENANT_B_KEY, auth
-from tests.api.factories import with_id
 from tests.api.replication import Cluster
+from tests.support.factories import with_id
+from tests.support.tenants import TENANT_A, TENANT_A_KEY, TENANT_B, TENANT_B_KEY, auth
 
 SOURCE = "x-read-source"
 

@@ -14,7 +14,8 @@ import pytest
 
 from central_logger.main import create_app
 from central_logger.settings import Settings
-from tests.api.live import LiveServer
+from tests.support.live import LiveServer
+from tests.support.requirements import requirement
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -41,7 +42,7 @@ def test_the_readme_has_no_stale_dates() -> None:
     assert not re.search(r'"executed_at": "20\d\d-', README.read_text())
 
 
-@pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
+@requirement(shutil.which("curl") is None, "no curl on PATH: apt-get install curl")
 def test_the_readme_curl_examples_work_today(live: str) -> None:
     script = curl_block().replace("http://localhost:8000", live)
     # Each command prints one JSON document; a newline after each keeps them apart.

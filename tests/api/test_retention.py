@@ -3,6 +3,7 @@ ingestion, and the admin API and CLI that set policies."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -20,11 +21,18 @@ from central_logger.db.engine import create_maintenance_engine
 from central_logger.retention import service
 from central_logger.retention.schemas import RetentionRunReport
 from central_logger.settings import Settings
-from tests.api.conftest import ADMIN_KEY, TENANT_A, TENANT_A_KEY, TENANT_B, TENANT_B_KEY, auth
-from tests.api.factories import with_id
-from tests.api.test_keys import run_cli
+from tests.support.api import run_cli
+from tests.support.factories import with_id
+from tests.support.tenants import ADMIN_KEY, TENANT_A, TENANT_A_KEY, TENANT_B, TENANT_B_KEY, auth
 
-NOW = datetime.now(UTC)
+
+@functools.cache
+def module_now() -> datetime:
+    """The tests' "now": taken when the first test asks, not at import (collection can
+    run long before), and then the same for every test of the module."""
+    return datetime.now(UTC)
+
+
 DAYS_OF_DATA = 40
 HOURS = (1, 9, 17)  # three logs a day, spread over the UTC day
 POLICIES = {"r3": 3, "r7": 7, "r30": 30}
@@ -32,7 +40,7 @@ KEEPER = "keeper"  # the default policy, with logs of the last two days only
 
 
 def _times(days: int) -> list[datetime]:
-    return [NOW - timedelta(days=d, hours=h) for d in range(days) for h in HOURS]
+    return [module_now() - timedelta(days=d, hours=h) for d in range(days) for h in HOURS]
 
 
 def _logs(times: list[datetime]) -> list[dict[str, Any]]:
@@ -117,7 +125,7 @@ async def test_policies_of_3_7_and_30_days_over_40_days_of_data(
         assert response.status_code == 200, response.text
 
     for offset_days in (0, 5, 12):
-        now = NOW + timedelta(days=offset_days)
+        now = module_now() + timedelta(days=offset_days)
         report = await _run(retention_engine, settings, now)
         assert report.ran
         stored = _stored(empty_database)
@@ -149,7 +157,7 @@ async def test_policies_of_3_7_and_30_days_over_40_days_of_data(
     survivors = await client.get(
         "/api/v1/logs", params={"client_id": "r30", "page_size": 200}, headers=auth(ADMIN_KEY)
     )
-    assert survivors.json()["total"] == _expected(NOW + timedelta(days=12), 30, times)
+    assert survivors.json()["total"] == _expected(module_now() + timedelta(days=12), 30, times)
     newest = survivors.json()["items"][0]["id"]
     detail = await client.get(
         f"/api/v1/logs/{newest}", params={"client_id": "r30"}, headers=auth(ADMIN_KEY)
@@ -157,7 +165,7 @@ async def test_policies_of_3_7_and_30_days_over_40_days_of_data(
     assert detail.status_code == 200
 
     # A day retention dropped is made again for a tenant that may still keep it.
-    old_day = _logs([NOW - timedelta(days=35)])
+    old_day = _logs([module_now() - timedelta(days=35)])
     await _ingest(client, KEEPER, old_day)
     again = await client.get(
         f"/api/v1/logs/{old_day[0]['id']}", params={"client_id": KEEPER}, headers=auth(ADMIN_KEY)
@@ -173,13 +181,13 @@ async def test_a_run_cut_short_is_finished_by_the_next(
 ) -> None:
     """A partition detached (as a crash mid-drop leaves it) still has its ids: the next
     run forgets them and drops it."""
-    day = partitions.day_of(NOW - timedelta(days=50))
+    day = partitions.day_of(module_now() - timedelta(days=50))
     times = [partitions.day_start(day) + timedelta(hours=h) for h in HOURS]
     await _ingest(client, "r3", _logs(times))
     with psycopg.connect(empty_database, autocommit=True) as conn:
         conn.execute(f"ALTER TABLE workflow_logs DETACH PARTITION {partitions.partition_name(day)}")
     assert _ids(empty_database)["r3"] == len(times)
-    report = await _run(retention_engine, settings, NOW)
+    report = await _run(retention_engine, settings, module_now())
     assert partitions.partition_name(day) in report.partitions_dropped
     assert _ids(empty_database)["r3"] == 0
 
@@ -189,7 +197,7 @@ async def test_one_run_at_a_time(
 ) -> None:
     with psycopg.connect(empty_database, autocommit=True) as holder:
         holder.execute("SELECT pg_advisory_lock(hashtext('central_logger_retention'))")
-        report = await _run(retention_engine, settings, NOW)
+        report = await _run(retention_engine, settings, module_now())
     assert not report.ran
 
 
@@ -215,7 +223,7 @@ async def test_logs_older_than_the_tenant_retention_are_refused_everywhere(
         f"/api/v1/admin/retention/{TENANT_A}", json={"logs_days": 3}, headers=auth(ADMIN_KEY)
     )
     assert set_policy.status_code == 200
-    old = (NOW - timedelta(days=4)).isoformat()
+    old = (module_now() - timedelta(days=4)).isoformat()
     single = await client.post(
         "/api/v1/logs", json=with_id(executed_at=old), headers=auth(TENANT_A_KEY)
     )
@@ -249,7 +257,7 @@ async def test_logs_older_than_the_tenant_retention_are_refused_everywhere(
 
     # OpenTelemetry: the trace whose root is too old is a rejected span, not an error.
     trace_id = uuid.uuid4().hex
-    body = _one_span_export(trace_id, NOW - timedelta(days=4))
+    body = _one_span_export(trace_id, module_now() - timedelta(days=4))
     otlp = await client.post(
         "/v1/traces",
         content=body,
@@ -272,7 +280,7 @@ async def test_logs_older_than_the_tenant_retention_are_refused_everywhere(
     old_trace = uuid.uuid4().hex
     stored = await client.post(
         "/v1/traces",
-        content=_one_span_export(old_trace, NOW - timedelta(days=200)),
+        content=_one_span_export(old_trace, module_now() - timedelta(days=200)),
         headers={**auth(TENANT_A_KEY), "Content-Type": "application/json"},
     )
     assert stored.status_code == 200

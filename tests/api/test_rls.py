@@ -18,8 +18,8 @@ from central_logger.db.tenancy import APP_ROLE, state_tenant
 from central_logger.http.state import AppState
 from central_logger.logs import repository as logs_repository
 from central_logger.logs.models import LogQuery
-from tests.api.conftest import ADMIN_KEY, TENANT_A, TENANT_A_KEY, TENANT_B, TENANT_B_KEY, auth
-from tests.api.factories import a_log
+from tests.support.factories import a_log
+from tests.support.tenants import ADMIN_KEY, TENANT_A, TENANT_A_KEY, TENANT_B, TENANT_B_KEY, auth
 
 # Tables with a client_id column that are deliberately not under row-level security:
 # the key directory is read by hash before any tenant is known, and the audit trail is
@@ -151,6 +151,8 @@ async def test_a_request_whose_query_forgets_the_tenant_still_sees_only_its_own(
         await client.get(f"/api/v1/logs?client_id={TENANT_A}", headers=auth(ADMIN_KEY))
     ).json()
     assert {i["client_id"] for i in narrowed["items"]} == {TENANT_A}
-    # The filter really was removed: without row-level security these would leak.
-    assert len(filters_sent) == 3
+    # The filter really was removed: without row-level security these would leak. (At
+    # least one filter per request: a list reads one per day partition it visits, and
+    # how many days have partitions depends on the tests that ran before this one.)
+    assert len(filters_sent) >= 3
     assert all("client_id" not in sql for sql in filters_sent)

@@ -29,7 +29,7 @@ from sqlalchemy import create_engine, pool
 from central_logger.db import definitions, tables
 from central_logger.db.partitions import is_partition_name
 from central_logger.settings import to_sqlalchemy_url
-from tests.conftest import _libpq_to_url, _with_database
+from tests.support.databases import libpq_to_url, with_database
 
 
 def _in_source(name: str | None, type_: str, parent_names: Any) -> bool:
@@ -71,7 +71,7 @@ def source_database(server_url: str) -> Iterator[str]:
     name = f"central_logger_source_{secrets.token_hex(4)}"
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = _libpq_to_url(_with_database(server_url, name))
+    url = libpq_to_url(with_database(server_url, name))
     engine = create_engine(to_sqlalchemy_url(url), poolclass=pool.NullPool)
     try:
         with engine.begin() as connection:

@@ -28,8 +28,8 @@ from schemathesis.specs.openapi.checks import (
 
 from central_logger.main import create_app
 from central_logger.settings import Settings
-from tests.api.conftest import ADMIN_KEY, TENANT_A_KEY, TENANT_B_KEY, auth
-from tests.api.live import LiveServer
+from tests.support.live import LiveServer
+from tests.support.tenants import ADMIN_KEY, TENANT_A_KEY, TENANT_B_KEY, auth
 
 GENERATED_PER_OPERATION = 20
 # What the generated requests got, by status: printed at the end of the module.

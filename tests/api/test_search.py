@@ -12,8 +12,8 @@ import psycopg
 import pytest
 
 from central_logger.logs.repository import prefix_upper_bound
-from tests.api.conftest import ADMIN_KEY, TENANT_A_KEY, TENANT_B_KEY, auth
-from tests.api.factories import a_log
+from tests.support.factories import a_log
+from tests.support.tenants import ADMIN_KEY, TENANT_A_KEY, TENANT_B_KEY, auth
 
 NOW = datetime.now(UTC)
 

@@ -11,11 +11,12 @@ import pytest
 
 from central_logger.http.dashboard import dashboard_is_built
 from central_logger.http.security import CONTENT_SECURITY_POLICY
-from tests.api.conftest import ADMIN_KEY, TENANT_A_KEY, TENANT_B_KEY, auth
-from tests.api.factories import a_log
+from tests.support.factories import a_log
+from tests.support.requirements import requirement
+from tests.support.tenants import ADMIN_KEY, TENANT_A_KEY, TENANT_B_KEY, auth
 
-needs_dashboard = pytest.mark.skipif(
-    not dashboard_is_built(), reason="the dashboard is not built (make -C web build)"
+needs_dashboard = requirement(
+    not dashboard_is_built(), "the dashboard is not built: run `make web-build`"
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import orjson
 import pytest
 
 from central_logger.settings import Settings
@@ -42,8 +43,14 @@ async def test_seed_ingest_query_and_metrics(client: httpx.AsyncClient, settings
     assert "payload" not in page["items"][0]
 
     detail = await client.get(f"/api/v1/logs/{log_id}", headers={"X-API-Key": "test_key_123"})
-    assert detail.json()["payload"] == {"trace": []}
-    assert detail.json()["executed_at"] == "2025-12-24T10:30:00Z"
+    assert detail.status_code == 200
+    stored = detail.json()
+    # Every field of the seed's body, stored as sent.
+    assert {k: stored[k] for k in orjson.loads(SEED_BODY)} == {
+        **orjson.loads(SEED_BODY),
+        "executed_at": "2025-12-24T10:30:00Z",
+    }
+    assert (stored["id"], stored["client_id"]) == (log_id, "client_1")
 
     overview = await client.get(
         "/api/v1/metrics/overview?days=7", headers={"X-API-Key": "test_key_123"}
@@ -57,7 +64,11 @@ async def test_seed_ingest_query_and_metrics(client: httpx.AsyncClient, settings
         params={"from": "2025-12-24T00:00:00Z", "to": "2025-12-25T00:00:00Z"},
         headers={"X-API-Key": "test_key_123"},
     )
-    assert categories.json()["categories"][0]["category"] == "billing_issue"
+    assert categories.status_code == 200
+    assert [
+        (c["category"], c["runs"], c["successful_runs"], c["avg_execution_time_seconds"])
+        for c in categories.json()["categories"]
+    ] == [("billing_issue", 1, 1, 5.2)]
 
 
 async def test_health_needs_no_key(client: httpx.AsyncClient) -> None:

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from central_logger.cli import app as cli
-from tests.e2e.service import free_port
+from tests.support.live import free_port
 
 runner = CliRunner()
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import orjson
 
-from tests.clients.conftest import API_KEY, Service
+from tests.support.shipper import API_KEY, Service
 
 
 def _ship(

@@ -22,8 +22,8 @@ from cryptography.x509.oid import NameOID
 from typer.testing import CliRunner
 
 from central_logger.cli import app as cli
-from tests.api.live import ServeProcess
 from tests.api.scrape import value
+from tests.support.live import ServeProcess
 
 KEY = "operator-test-key-5f1c"
 TOKEN = "operator-scrape-token"

@@ -20,7 +20,6 @@ import psutil
 import pytest
 import yaml
 
-from tests.api.live import free_port, wait_healthy
 from tests.deploy.artifacts import (
     ROOT,
     built_wheel,
@@ -29,6 +28,7 @@ from tests.deploy.artifacts import (
     image_env,
     unprivileged,
 )
+from tests.support.live import free_port, wait_healthy
 
 METRICS_TOKEN = "package-test-token"
 

@@ -42,7 +42,7 @@ def _libpq(url: str) -> str:
     return re.sub(r"^postgresql\+\w+://", "postgresql://", url)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def e2e_database_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """A database of its own on the suite's server, so other tests' rows never show up
     in the browser; the service migrates it at start. E2E_DATABASE_URL overrides."""
@@ -65,7 +65,7 @@ def e2e_database_url(request: pytest.FixtureRequest) -> Iterator[str]:
         )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def base_url(e2e_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not STATIC_INDEX.exists():
         pytest.fail(f"the dashboard is not built ({STATIC_INDEX} is missing): run `make web-build`")
@@ -78,12 +78,16 @@ def base_url(e2e_database_url: str, tmp_path_factory: pytest.TempPathFactory) ->
         pytest.fail(str(error))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def seeded(base_url: str) -> Seeded:
     return seed(base_url)
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: the sync Playwright runs its own event loop in this
+# thread until it is closed; left open for the session, it broke every async test
+# that ran after the browser tests (`pytest tests/e2e tests/api/test_security.py`).
+# The service and its database end with the package too, for the same tidiness.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
         pytest.fail(f"{CHROMIUM} is missing: run `make chromium`")

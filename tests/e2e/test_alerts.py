@@ -15,11 +15,11 @@ import httpx
 import pytest
 from playwright.sync_api import Page, ViewportSize, expect
 
+from tests.support.dashboard import AXE, horizontal_overflow, serious_violations, sign_in, wait_rows
+
 from .conftest import DESKTOP, PHONE, PageFactory
 from .seed import ADMIN_API_KEYS, ADMIN_KEY, API_KEYS, TENANT_A_KEY, TENANT_B_KEY
 from .service import service_env
-from .test_dashboard import sign_in, wait_rows
-from .test_look import AXE, horizontal_overflow, serious_violations
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"

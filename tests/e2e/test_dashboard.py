@@ -4,49 +4,22 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import httpx
 from playwright.sync_api import Page, expect
 
+from tests.support.dashboard import (
+    assert_overview_equals,
+    column,
+    count,
+    get,
+    percent,
+    query,
+    sign_in,
+    wait_rows,
+)
+
 from .seed import ADMIN_KEY, KNOWN_TRACE, TENANT_A_KEY, TENANT_B_KEY, Seeded
-
-
-def sign_in(page: Page, key: str, path: str = "/") -> None:
-    page.goto(path)
-    expect(page).to_have_url(re.compile(r"/signin"))
-    page.get_by_label("API key").fill(key)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
-
-
-def get(api: httpx.Client, key: str, path: str, **params: Any) -> Any:
-    response = api.get(path, params=params, headers={"X-API-Key": key})
-    response.raise_for_status()
-    return response.json()
-
-
-def query(page: Page) -> dict[str, list[str]]:
-    return parse_qs(urlparse(page.url).query)
-
-
-def column(page: Page, name: str) -> list[str]:
-    return page.locator(f'[data-testid="log-row"] td[data-col="{name}"]').all_inner_texts()
-
-
-def wait_rows(page: Page) -> None:
-    expect(page.get_by_test_id("logs-table")).to_be_visible()
-    expect(page.locator("[aria-busy=true]")).to_have_count(0)
-
-
-def percent(fraction: float | None) -> str:
-    return "—" if fraction is None else f"{fraction * 100:.1f}%"
-
-
-def count(n: int) -> str:
-    return f"{n:,}"
-
 
 # -- sign-in -----------------------------------------------------------------
 
@@ -100,35 +73,6 @@ def test_a_tenant_never_sees_the_client_picker(page: Page) -> None:
 
 
 # -- overview ----------------------------------------------------------------
-
-
-def assert_overview_equals(page: Page, data: dict[str, Any]) -> None:
-    expect(page.get_by_test_id("kpi-runs")).to_have_attribute("data-value", str(data["total_runs"]))
-    expect(page.get_by_test_id("kpi-runs").locator(".kpi-value")).to_have_text(
-        count(data["total_runs"])
-    )
-    expect(page.get_by_test_id("kpi-failures").locator(".kpi-value")).to_have_text(
-        count(data["failed_runs"])
-    )
-    expect(page.get_by_test_id("kpi-success-rate").locator(".kpi-value")).to_have_text(
-        percent(data["success_rate"])
-    )
-    p95 = data["p95_execution_time_seconds"]
-    expect(page.get_by_test_id("kpi-p95")).to_have_attribute(
-        "data-value", "" if p95 is None else repr(float(p95)).removesuffix(".0")
-    )
-    if data["total_runs"]:
-        rows = page.get_by_test_id("by-status").locator("tbody tr")
-        expect(rows).to_have_count(len(data["by_status"]))
-        for row, item in zip(rows.all(), data["by_status"], strict=True):
-            expect(row.locator("td").nth(0)).to_have_text(item["status"])
-            expect(row.locator("td").nth(1)).to_have_text(count(item["runs"]))
-        envs = page.get_by_test_id("by-environment").locator("tbody tr")
-        expect(envs).to_have_count(len(data["by_environment"]))
-        for row, item in zip(envs.all(), data["by_environment"], strict=True):
-            expect(row.locator("td").nth(0)).to_have_text(item["environment"])
-            expect(row.locator("td").nth(1)).to_have_text(count(item["runs"]))
-            expect(row.locator("td").nth(2)).to_have_text(count(item["failed_runs"]))
 
 
 def test_overview_figures_equal_the_api(page: Page, api: httpx.Client, seeded: Seeded) -> None:

@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 from playwright.sync_api import Page, expect
 
+from tests.support.dashboard import query, sign_in
+
 from .seed import ADMIN_KEY, TENANT_A_KEY, Seeded
-from .test_dashboard import query, sign_in
 
 
 def make_key(api: httpx.Client, client_id: str, **spec: Any) -> dict[str, Any]:

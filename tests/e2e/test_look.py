@@ -11,14 +11,16 @@ from typing import Any, Literal
 import pytest
 from playwright.sync_api import Page, ViewportSize, expect
 
+from tests.support.dashboard import (
+    AXE,
+    horizontal_overflow,
+    serious_violations,
+    sign_in,
+    wait_rows,
+)
+
 from .conftest import DESKTOP, PHONE, PageFactory
 from .seed import ADMIN_KEY, TENANT_A_KEY, Seeded
-from .service import ROOT
-from .test_dashboard import sign_in, wait_rows
-
-AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
-# Below "serious" in axe's scale, but each was a finding of issue 17: failed as well.
-ALSO_FAILED = {"landmark-one-main", "page-has-heading-one", "empty-table-header", "landmark-unique"}
 
 
 def _overview(page: Page) -> None:
@@ -51,31 +53,6 @@ def pages(seeded: Seeded) -> list[tuple[str, Callable[[Page], None]]]:
         ("/logs/not-an-id", _visible("error-state")),
         ("/no/such/page", _visible("no-such-page")),
     ]
-
-
-def serious_violations(page: Page) -> list[dict[str, Any]]:
-    results: dict[str, Any] = page.evaluate(
-        "() => axe.run(document, { resultTypes: ['violations'], runOnly: { type: 'tag',"
-        " values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } })"
-    )
-    return [
-        {
-            "id": v["id"],
-            "impact": v["impact"],
-            "help": v["help"],
-            "nodes": [n["target"] for n in v["nodes"]][:5],
-            "summary": v["nodes"][0].get("failureSummary", "")[:300],
-        }
-        for v in results["violations"]
-        if v["impact"] in ("serious", "critical") or v["id"] in ALSO_FAILED
-    ]
-
-
-def horizontal_overflow(page: Page) -> int:
-    width: int = page.evaluate(
-        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
-    )
-    return width
 
 
 @pytest.mark.parametrize("theme", ["light", "dark"])

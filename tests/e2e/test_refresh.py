@@ -8,9 +8,10 @@ import time
 
 from playwright.sync_api import Page, Request, expect
 
+from tests.support.dashboard import sign_in
+
 from .conftest import PageFactory
 from .seed import TENANT_A_KEY
-from .test_dashboard import sign_in
 
 
 def _counter(page: Page, path: str) -> list[str]:

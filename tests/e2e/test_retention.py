@@ -9,8 +9,9 @@ from urllib.parse import urlencode
 import httpx
 from playwright.sync_api import Page, expect
 
+from tests.support.dashboard import get, sign_in, wait_rows
+
 from .seed import ADMIN_KEY, TENANT_A_KEY
-from .test_dashboard import get, sign_in, wait_rows
 
 
 def test_a_tenant_sees_its_retention(page: Page, api: httpx.Client) -> None:

@@ -9,9 +9,10 @@ from urllib.parse import urlparse
 import httpx
 from playwright.sync_api import Page, expect
 
+from tests.support.dashboard import assert_overview_equals, count, get, query, sign_in, wait_rows
+
 from .conftest import PageFactory
 from .seed import ADMIN_KEY, TENANT_A_KEY
-from .test_dashboard import assert_overview_equals, count, get, query, sign_in, wait_rows
 
 
 def test_the_admins_client_is_in_the_url_and_a_shared_link_opens_it(

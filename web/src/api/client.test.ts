@@ -54,20 +54,24 @@ describe("apiGet", () => {
         problem(422, { title: "Unprocessable Content", detail: "1 field is invalid", errors: [{ field: "query.page_size", reason: "too big" }] }),
       ),
     );
-    const error = (await apiGet("/api/v1/logs", {}, { key: "k" }).catch((e: unknown) => e)) as ApiError;
-    expect(error.errors).toEqual([{ field: "query.page_size", reason: "too big" }]);
+    const error = await apiGet("/api/v1/logs", {}, { key: "k" }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect((error as ApiError).status).toBe(422);
+    expect((error as ApiError).errors).toEqual([{ field: "query.page_size", reason: "too big" }]);
   });
 
   it("reports a network failure as status 0", async () => {
     vi.stubGlobal("fetch", vi.fn().mockRejectedValue(new TypeError("Failed to fetch")));
-    const error = (await apiGet("/x", {}, { key: "k" }).catch((e: unknown) => e)) as ApiError;
-    expect(error.status).toBe(0);
+    const error = await apiGet("/x", {}, { key: "k" }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect((error as ApiError).status).toBe(0);
   });
 
   it("survives a non-JSON error body", async () => {
     vi.stubGlobal("fetch", vi.fn().mockResolvedValue(new Response("<html>bad gateway</html>", { status: 502, statusText: "Bad Gateway" })));
-    const error = (await apiGet("/x", {}, { key: "k" }).catch((e: unknown) => e)) as ApiError;
-    expect(error.status).toBe(502);
-    expect(error.title).toBe("Bad Gateway");
+    const error = await apiGet("/x", {}, { key: "k" }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect((error as ApiError).status).toBe(502);
+    expect((error as ApiError).title).toBe("Bad Gateway");
   });
 });

@@ -15,8 +15,8 @@ from central_logger.alerts import delivery, evaluation
 from central_logger.alerts.models import AlertsConfig
 from central_logger.alerts.schemas import DeliveryReport, EvaluationReport
 from central_logger.settings import Settings
-from tests.api.conftest import auth
-from tests.api.factories import a_log
+from tests.support.factories import a_log
+from tests.support.tenants import auth
 
 ALERT_TABLES = (
     "alert_rules, alert_channels, alert_rule_channels, alert_states, alert_events, "

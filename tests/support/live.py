@@ -21,14 +21,19 @@ from fastapi import FastAPI
 
 
 class LiveServer:
+    """The socket is bound to port 0 here and handed to uvicorn as it is: the port is
+    never released and bound again, so no other process can take it in between."""
+
     def __init__(self, app: FastAPI) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        port = self._socket.getsockname()[1]
         self.url = f"http://127.0.0.1:{port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+        config = uvicorn.Config(app, log_level="warning")
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
+        )
 
     def __enter__(self) -> LiveServer:
         self._thread.start()
@@ -42,6 +47,7 @@ class LiveServer:
     def __exit__(self, *_: object) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=30)
+        self._socket.close()
 
 
 async def trickle_upload(
@@ -210,6 +216,10 @@ def wait_healthy(
 
 
 def free_port() -> int:
+    """A port free now, for a subprocess that binds it itself (`central-logger serve`
+    takes a port, not a socket): released before the child binds it, so another
+    process could take it first; in-process servers use LiveServer, which never
+    releases its socket."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
