@@ -43,6 +43,7 @@ def _empty(url: str) -> None:
 
 
 def _service(url: str, clients: list[str], **env: str) -> tuple[Any, str]:
+    env = {"LIVE_TAIL_ENABLED": "true", **env}  # off by default (docs/live-tail.md)
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:

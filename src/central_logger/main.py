@@ -156,7 +156,11 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
                 )
             ),
             asyncio.create_task(
-                run_span_purger(engine, max_future=timedelta(seconds=settings.max_future_seconds))
+                run_span_purger(
+                    engine,
+                    max_future=timedelta(seconds=settings.max_future_seconds),
+                    publish=settings.live_tail_enabled,
+                )
             ),
             asyncio.create_task(policies.run_reloader()),
             asyncio.create_task(

@@ -158,8 +158,10 @@ class Settings(BaseSettings):
     # per export; a longer one ends with a marker and the cursor that continues it.
     export_max_rows: int = Field(default=1_000_000, ge=1)
     # Live tail (GET /api/v1/logs/stream, docs/live-tail.md). Off: ingestion sends no
-    # notifications, no process listens, and the stream answers 404.
-    live_tail_enabled: bool = True
+    # notifications, no process listens, and the stream answers 404. Off by default: on,
+    # every stored log is a NOTIFY whether or not anyone watches, and under one tenant's
+    # batch flood another's single-log p95 rose ~100x (docs/live-tail.md, "Cost").
+    live_tail_enabled: bool = False
     # Streams open at once per API key, and in all, in each service process (429 beyond).
     stream_max_per_key: int = Field(default=5, ge=1)
     stream_max_per_process: int = Field(default=200, ge=1)

@@ -47,6 +47,7 @@ def _env(database_url: str, workdir: Path, **extra: str) -> dict[str, str]:
         "STREAM_BUFFER_EVENTS": str(BUFFER_EVENTS),
         "STREAM_MAX_PER_KEY": str(PER_KEY),
         "LOG_LEVEL": "warning",
+        "LIVE_TAIL_ENABLED": "true",
         **extra,
     }
 

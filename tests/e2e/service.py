@@ -55,6 +55,8 @@ def service_env(database_url: str, api_keys: str, admin_api_keys: str) -> dict[s
         "API_KEYS": api_keys,
         "ADMIN_API_KEYS": admin_api_keys,
         "ENVIRONMENT": "development",
+        # The Logs page's Live mode is browser-tested (off by default: docs/live-tail.md).
+        "LIVE_TAIL_ENABLED": "true",
     }
 
 

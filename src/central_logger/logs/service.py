@@ -236,7 +236,7 @@ async def list_values(conn: AsyncConnection, *, tenancy: Tenancy, field: LabelFi
 
 
 async def store_trace_logs(
-    conn: AsyncConnection, *, client_id: str, rows: Sequence[LogRow]
+    conn: AsyncConnection, *, client_id: str, rows: Sequence[LogRow], publish: bool = False
 ) -> None:
     """Store the log each trace makes, or refresh its payload when a later export brings
     more of the trace's spans (the fields the metrics count stay as first stored). The
@@ -248,10 +248,12 @@ async def store_trace_logs(
     for row in rows:
         if await repository.upsert_refreshing_payload(conn, client_id=client_id, row=row):
             stored.append(TenantRow(client_id, row))
-    # The live tail hears of the new logs at commit (a refreshed payload is no new log).
-    await repository.notify_stored(
-        conn, channel=events.CHANNEL, chunks=events.notification_chunks(stored)
-    )
+    # The live tail (when on) hears of the new logs at commit (a refreshed payload is no
+    # new log).
+    if publish:
+        await repository.notify_stored(
+            conn, channel=events.CHANNEL, chunks=events.notification_chunks(stored)
+        )
 
 
 async def list_clients(conn: AsyncConnection, *, configured: set[str]) -> ClientList:

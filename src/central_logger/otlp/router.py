@@ -82,6 +82,7 @@ async def export_traces(
         spans=decoded.spans,
         max_future=timedelta(seconds=state.settings.max_future_seconds),
         max_age=state.retention.max_age(principal.client_id),
+        publish=state.settings.live_tail_enabled,
     )
     reasons = decoded.reasons + refused.reasons
     media_type = _media_type(request)

@@ -289,6 +289,7 @@ async def ingest_spans(
     spans: Sequence[Span],
     max_future: timedelta,
     max_age: timedelta | None = None,
+    publish: bool = False,
 ) -> Refused:
     """Stage the spans and write the log of every trace whose root has arrived.
     Returns the spans refused, counted one by one, and why."""
@@ -324,11 +325,13 @@ async def ingest_spans(
             refused.reasons.append(f"trace {trace_id}: {reasons}")
             continue
         whole.append(row)
-    await logs_service.store_trace_logs(conn, client_id=client_id, rows=whole)
+    await logs_service.store_trace_logs(conn, client_id=client_id, rows=whole, publish=publish)
     return refused
 
 
-async def write_rootless_traces(conn: AsyncConnection, *, max_future: timedelta) -> int:
+async def write_rootless_traces(
+    conn: AsyncConnection, *, max_future: timedelta, publish: bool = False
+) -> int:
     """Write the log of every staged trace whose root has not come in
     ROOTLESS_AFTER_SECONDS, from its earliest span whose parent is not in the trace (an
     exporter that marks no remote parent, a root lost upstream): such spans are never
@@ -354,20 +357,24 @@ async def write_rootless_traces(conn: AsyncConnection, *, max_future: timedelta)
             else:
                 reasons = "; ".join(f"{e.field}: {e.reason}" for e in row)
                 logger.warning("rootless trace %s of %s refused: %s", trace_id, client_id, reasons)
-        await logs_service.store_trace_logs(conn, client_id=client_id, rows=rows)
+        await logs_service.store_trace_logs(conn, client_id=client_id, rows=rows, publish=publish)
         written += len(rows)
     return written
 
 
 async def run_span_purger(
-    engine: AsyncEngine, *, max_future: timedelta, interval_seconds: float = 3600
+    engine: AsyncEngine,
+    *,
+    max_future: timedelta,
+    interval_seconds: float = 3600,
+    publish: bool = False,
 ) -> None:
     while True:
         await asyncio.sleep(interval_seconds)
         try:
             async with engine.begin() as conn:
                 await state_tenant(conn, None)
-                await write_rootless_traces(conn, max_future=max_future)
+                await write_rootless_traces(conn, max_future=max_future, publish=publish)
                 purged = await repository.delete_spans_received_before(
                     conn, seconds_ago=STAGED_SPAN_TTL_SECONDS
                 )

@@ -133,6 +133,7 @@ def upgrade() -> None:
     op.execute(
         "CREATE INDEX ix_workflow_logs_search ON workflow_logs"
         " USING gin (workflow_log_search_document(ticket_id, category, payload))"
+        " WITH (fastupdate = off)"
     )
     op.execute(
         "CREATE INDEX ix_workflow_logs_client_ticket_prefix ON workflow_logs"
