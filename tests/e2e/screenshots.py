@@ -123,6 +123,11 @@ def _pages(page: Page, known: Seeded, *, prefix: str, suffix: str) -> list[Path]
     page.wait_for_timeout(800)
     shot("categories")
 
+    page.goto("/insights")
+    page.get_by_test_id("insights-versions").wait_for()
+    page.wait_for_timeout(800)
+    shot("insights")
+
     page.goto("/keys")
     page.get_by_role("heading", name="API keys").wait_for()
     page.wait_for_timeout(300)

@@ -11,18 +11,12 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.support.dashboard import sign_in
+
 from .seed import ADMIN_KEY, TENANT_A_KEY
 
 CLIENT = "tenant_insights"
 ADMIN = {"X-API-Key": ADMIN_KEY}
-
-
-def sign_in(page: Page, key: str, path: str) -> None:
-    page.goto(path)
-    expect(page).to_have_url(re.compile(r"/signin"))
-    page.get_by_label("API key").fill(key)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
 @pytest.fixture(scope="module")

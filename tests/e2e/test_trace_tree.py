@@ -14,6 +14,8 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.support.dashboard import own_tenant_key, sign_in
+
 from .seed import ADMIN_KEY
 
 STACK = (
@@ -23,30 +25,12 @@ STACK = (
 )
 
 
-def own_tenant_key(api: httpx.Client, client_id: str) -> str:
-    """A key of a tenant of this module's own: the seeded tenants' counts stay as the
-    other browser tests expect them."""
-    response = api.post(
-        "/api/v1/admin/keys",
-        json={"client_id": client_id, "scopes": ["ingest", "read"], "name": "e2e"},
-        headers={"X-API-Key": ADMIN_KEY},
-    )
-    assert response.status_code == 201, response.text
-    return str(response.json()["key"])
-
-
 @pytest.fixture(scope="module")
 def keys(base_url: str) -> tuple[str, str]:
     with httpx.Client(base_url=base_url, timeout=30) as api:
-        return own_tenant_key(api, "e2e_tree_a"), own_tenant_key(api, "e2e_tree_b")
-
-
-def sign_in(page: Page, key: str, path: str) -> None:
-    page.goto(path)
-    expect(page).to_have_url(re.compile(r"/signin"))
-    page.get_by_label("API key").fill(key)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+        return own_tenant_key(api, "e2e_tree_a", admin_key=ADMIN_KEY), own_tenant_key(
+            api, "e2e_tree_b", admin_key=ADMIN_KEY
+        )
 
 
 def ship(api: httpx.Client, log: dict[str, Any], key: str) -> str:

@@ -27,7 +27,10 @@ def missing(sentence: str) -> NoReturn:
 def requirement(is_missing: bool, sentence: str) -> pytest.MarkDecorator:
     """A mark for a test or a module (`pytestmark`): `missing(sentence)` at the test's
     setup when `is_missing`. tests/conftest.py registers the mark and applies it."""
-    return getattr(pytest.mark, MARKER)(is_missing=is_missing, sentence=sentence)
+    mark: pytest.MarkDecorator = getattr(pytest.mark, MARKER)(
+        is_missing=is_missing, sentence=sentence
+    )
+    return mark
 
 
 def apply_requirements(item: pytest.Item) -> None:
