@@ -18,6 +18,16 @@ NOT_DISTRIBUTED = {
     # Failed authentications have no tenant (client_id NULL): stays on the coordinator.
     "audit_events": "coordinator-local table",
     "alembic_version": "migration bookkeeping",
+    # Alerting (docs/alerts.md): a provider's rule and channels belong to no one tenant
+    # (client_id NULL: every client), and a cycle reads every rule and state at once
+    # under one lock. Small, written by the one evaluator: coordinator-local tables.
+    "alert_rules": "coordinator-local table",
+    "alert_channels": "coordinator-local table",
+    "alert_rule_channels": "coordinator-local table",
+    "alert_states": "coordinator-local table",
+    "alert_events": "coordinator-local table",
+    "alert_outbox": "coordinator-local table",
+    "alert_delivery_attempts": "coordinator-local table",
 }
 
 _TABLES = """
