@@ -188,6 +188,18 @@ def test_percentiles_of_a_histogram_by_hand() -> None:
     assert histogram.percentile(counts, 0.0) == pytest.approx(0.01 * 1.1**10.5)
     assert histogram.percentile([0] * histogram.BUCKETS, 0.5) is None
 
+    # A rank between a bucket's last log and the next bucket's first is interpolated
+    # linearly between the two, as percentile_cont does: 1, 1, 1, 1 and 10 s, p95 is
+    # rank 3.8, 0.8 of the way from the fourth 1-s log to the 10-s one (percentile_cont
+    # on the exact values: 8.2 s; placing it inside the 1-s bucket said 1.07 s).
+    counts = [0] * histogram.BUCKETS
+    counts[48], counts[72] = 4, 1
+    fourth, fifth = 0.01 * 1.1 ** (48 + 3.5 / 4), 0.01 * 1.1**72.5
+    assert histogram.percentile(counts, 0.95) == pytest.approx(fourth + 0.8 * (fifth - fourth))
+    assert histogram.percentile(counts, 0.95) == pytest.approx(8.2, rel=0.05)
+    # At the last log's own rank (3 of 4): that log, as before.
+    assert histogram.percentile(counts, 0.75) == pytest.approx(fourth)
+
 
 async def test_percentiles_through_the_api_by_hand(app: FastAPI, client: httpx.AsyncClient) -> None:
     """One log of 0.1 s (bucket 24), ten of 1.0 s (bucket 48: ln(100) / ln(1.1) = 48.3)

@@ -33,8 +33,13 @@ def _lower_edge(bucket: int) -> float:
 
 
 def percentile(counts: Sequence[int], fraction: float) -> float | None:
-    """PostgreSQL percentile_cont's rank (fraction * (n - 1)), located in the histogram
-    and interpolated geometrically inside its bucket."""
+    """PostgreSQL percentile_cont's rank (fraction * (n - 1)), located in the histogram:
+    the i-th of a bucket's `count` values is taken at (i + 0.5) / count of the way
+    through it (geometrically). A rank between two values of one bucket lies between
+    their places; a rank between a bucket's last value and the next value, in a later
+    bucket, is interpolated linearly between the two, as percentile_cont does (placing
+    it inside the first bucket said 1.07 s for the p95 of 1, 1, 1, 1 and 10 s, where
+    percentile_cont says 8.2 s)."""
     total = sum(counts)
     if total == 0:
         return None
@@ -42,7 +47,20 @@ def percentile(counts: Sequence[int], fraction: float) -> float | None:
     seen = 0
     for bucket, count in enumerate(counts):
         if count and rank < seen + count:
-            within = (rank - seen + 0.5) / count
-            return float(_lower_edge(bucket) * GROWTH**within)
+            last = seen + count - 1
+            if rank <= last:
+                return _value_at(bucket, count, rank - seen)
+            following = next((b for b in range(bucket + 1, BUCKETS) if counts[b]), None)
+            if following is None:
+                return _value_at(bucket, count, count - 1)
+            low = _value_at(bucket, count, count - 1)
+            high = _value_at(following, counts[following], 0)
+            return low + (rank - last) * (high - low)
         seen += count
     return _lower_edge(BUCKETS - 1)
+
+
+def _value_at(bucket: int, count: int, index: float) -> float:
+    """Where the `index`-th (0-based, fractional between two) of a bucket's `count`
+    values is taken to be."""
+    return float(_lower_edge(bucket) * GROWTH ** ((index + 0.5) / count))
