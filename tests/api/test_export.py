@@ -107,6 +107,23 @@ async def test_filters_and_range_are_the_lists(
     assert {r["status"] for r in rows} == {"FAILED"}
 
 
+async def test_a_search_exports_the_lists_matches_and_only_the_tenants_own(
+    client: httpx.AsyncClient, forty_days: list[str]
+) -> None:
+    """`q` (issue 14) reaches the export through the list's filters, on the search's own
+    plans; the same word in another tenant's log stays out."""
+    word = "quokkaexport"
+    mine = await ship(
+        client, [a_log(executed_at=day(i), payload={"note": word}) for i in (3, 33)], TENANT_A_KEY
+    )
+    await ship(client, [a_log(executed_at=day(20), payload={"note": word})], TENANT_B_KEY)
+    rows = jsonl(await export(client, q=word))
+    assert [r["id"] for r in rows] == await listed_ids(client, q=word)
+    assert sorted(r["id"] for r in rows) == sorted(mine)
+    assert {r["client_id"] for r in rows} == {TENANT_A}
+    assert jsonl(await export(client, q="B-ONLY")) == []
+
+
 async def test_csv_has_list_columns_metrics_as_json_and_no_formulas(
     client: httpx.AsyncClient,
 ) -> None:

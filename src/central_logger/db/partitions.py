@@ -109,21 +109,26 @@ async def list_partitions(conn: AsyncConnection) -> list[Partition]:
     return sorted(partitions, key=lambda p: p.day)
 
 
-async def days_for_reading(conn: AsyncConnection) -> list[date]:
+async def days_for_reading(conn: AsyncConnection, *, custom_plans: bool = False) -> list[date]:
     """The days workflow_logs has a partition for, and, for the rest of this
     transaction, generic plans: a prepared statement then uses its generic plan, whose
     partitions are pruned as it starts, instead of a custom plan made (for every
-    partition it might read) at each execution. One round trip for both (~0.2 ms)."""
+    partition it might read) at each execution. One round trip for both (~0.2 ms).
+    `custom_plans` (a text search): a plan made for each execution's own values, since
+    a generic plan cannot tell a rare word (read the index) from a common one (walk the
+    newest-first index), nor a short ticket prefix from a long one."""
+    mode = "force_custom_plan" if custom_plans else "force_generic_plan"
     result = await conn.execute(
         text(
             """
-            SELECT set_config('plan_cache_mode', 'force_generic_plan', true),
+            SELECT set_config('plan_cache_mode', :mode, true),
                    array(SELECT c.relname::text FROM pg_inherits i
                          JOIN pg_class c ON c.oid = i.inhrelid
                          WHERE i.inhparent = CAST('workflow_logs' AS regclass)
                            AND NOT i.inhdetachpending)
             """
-        )
+        ),
+        {"mode": mode},
     )
     _, names = result.one()
     days = []

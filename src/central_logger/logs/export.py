@@ -22,7 +22,7 @@ import dataclasses
 import io
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -106,22 +106,6 @@ def start_position(params: LogExportParams) -> Position | None:
     return decode_cursor(params.cursor, order=params.order) if params.cursor else None
 
 
-def _narrowed(query: LogQuery, after: Position | None, *, newest_first: bool) -> LogQuery:
-    """The query bounded by the keyset position too, so the windows (daily partitions)
-    already passed are not read again."""
-    if after is None:
-        return query
-    if newest_first:
-        # (executed_at, id) < (t, i) holds only for executed_at <= t.
-        end = after.executed_at + timedelta(microseconds=1)
-        if query.executed_to is None or end < query.executed_to:
-            return dataclasses.replace(query, executed_to=end)
-        return query
-    if query.executed_from is None or after.executed_at > query.executed_from:
-        return dataclasses.replace(query, executed_from=after.executed_at)
-    return query
-
-
 async def read_export_page(
     conn: AsyncConnection,
     *,
@@ -132,9 +116,9 @@ async def read_export_page(
 ) -> list[dict[str, Any]]:
     """Up to `limit` whole logs after `after`, window by window as the list reads
     (`paging.windows`: at most a month of partitions per statement)."""
-    narrowed = _narrowed(query, after, newest_first=newest_first)
+    narrowed = paging.behind_cursor(after, query=query, newest_first=newest_first)
     spans = paging.windows(
-        await partitions.days_for_reading(conn),
+        await partitions.days_for_reading(conn, custom_plans=query.q is not None),
         executed_from=narrowed.executed_from,
         executed_to=narrowed.executed_to,
         newest_first=newest_first,
@@ -156,9 +140,7 @@ async def count_matching(
     """How many logs the export will write, counted up to `limit` (for a progress bar)."""
     page = await paging.read_page(
         conn,
-        query=_narrowed(
-            log_query(tenancy, params), start_position(params), newest_first=params.order == "desc"
-        ),
+        query=log_query(tenancy, params),
         newest_first=params.order == "desc",
         after=start_position(params),
         offset=0,

@@ -74,10 +74,8 @@ async def read_page(
     `limit` rows after `offset` (or after the cursor), and the rows matching the
     filters counted up to `count_limit` (a window that would take the page past
     `offset` counts at least that far, so the page starts where it should)."""
-    query = _behind(after, query=query, newest_first=newest_first)
-    days = await partitions.days_for_reading(conn)
-    if query.q is not None:
-        await repository.plan_with_the_values(conn)
+    query = behind_cursor(after, query=query, newest_first=newest_first)
+    days = await partitions.days_for_reading(conn, custom_plans=query.q is not None)
     spans = windows(
         days,
         executed_from=query.executed_from,
@@ -124,7 +122,7 @@ async def read_page(
     return Page(items=items, matching=counted)
 
 
-def _behind(after: Position | None, *, query: LogQuery, newest_first: bool) -> LogQuery:
+def behind_cursor(after: Position | None, *, query: LogQuery, newest_first: bool) -> LogQuery:
     """The query's range cut at the cursor: a later page never reads the days before it."""
     if after is None:
         return query

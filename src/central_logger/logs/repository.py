@@ -163,6 +163,15 @@ def prefix_upper_bound(prefix: str) -> str | None:
 _SUMMARY = ", ".join(c.name for c in SUMMARY_COLUMNS)
 
 
+def _keyset(where: _Where, after: Position | None, *, newest_first: bool) -> str:
+    """The rows after the keyset position `after` in list order, as an AND clause."""
+    if after is None:
+        return ""
+    compare = "<" if newest_first else ">"
+    bound = f"({where.bind(after.executed_at)}, {where.bind(after.id)})"
+    return f" AND (executed_at, id) {compare} {bound}"
+
+
 def _bounded_count(where: _Where, limit: int) -> str:
     """Counts matching rows up to `limit`: a total over millions of rows would scan them all."""
     return (
@@ -186,11 +195,7 @@ async def select_page(
     uncorrelated subquery, run once)."""
     where = _Where(query)
     matching = _bounded_count(where, count_limit)
-    keyset = ""
-    if after is not None:
-        compare = "<" if newest_first else ">"
-        bound = f"({where.bind(after.executed_at)}, {where.bind(after.id)})"
-        keyset = f" AND (executed_at, id) {compare} {bound}"
+    keyset = _keyset(where, after, newest_first=newest_first)
     direction = "DESC" if newest_first else "ASC"
     rows = await fetch_rows(
         conn,
@@ -204,13 +209,6 @@ async def select_page(
     for row in rows:
         del row["matching"]
     return Page(items=rows, matching=counted)
-
-
-async def plan_with_the_values(conn: AsyncConnection) -> None:
-    """For the rest of this transaction, a plan made for each execution's own values: a
-    generic plan cannot tell a rare word (read the index) from a common one (walk the
-    newest-first index), nor a short ticket prefix from a long one."""
-    await conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
 
 
 async def select_days_holding(conn: AsyncConnection, *, query: LogQuery) -> set[date]:
@@ -378,11 +376,7 @@ async def select_export_page(
     """Up to `limit` whole logs after the keyset position `after`, in list order; no
     count, no offset: an export walks the whole range page by page."""
     where = _Where(query)
-    keyset = ""
-    if after is not None:
-        compare = "<" if newest_first else ">"
-        bound = f"({where.bind(after.executed_at)}, {where.bind(after.id)})"
-        keyset = f" AND (executed_at, id) {compare} {bound}"
+    keyset = _keyset(where, after, newest_first=newest_first)
     direction = "DESC" if newest_first else "ASC"
     return await fetch_rows(
         conn,
